@@ -1,0 +1,158 @@
+"""Assemble the report's facts and figures from a tier's evidence and its claims' outcomes.
+
+`report.py` renders; this module decides what goes in: every claim (run or
+not), the writeup's figures reproduced from the summaries, and provenance.
+"""
+
+from __future__ import annotations
+
+import datetime
+import importlib.metadata
+import platform
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import jax
+import numpy as np
+from matplotlib.figure import Figure
+
+from harness import HARNESS_VERSION, figures, stats, writeup
+from harness.config import WRITEUP_SEED
+from harness.evidence import Evidence
+from harness.summaries import hist_edges
+from harness.train import init_states
+
+ROOT = Path(__file__).resolve().parent.parent
+LIBRARIES = ("jax", "jaxlib", "flax", "optax", "numpy", "scipy", "matplotlib", "jinja2", "pytest")
+# Values drawn for the input histograms: enough for a smooth 20-bin histogram.
+HISTOGRAM_SAMPLE = 200_000
+
+
+def assemble(
+    *,
+    tier: str,
+    evidence: Evidence | None,
+    checks: dict,
+    collected: list[str],
+    outcomes: dict[str, tuple[str, str]],
+    interrupted: bool,
+    session_seconds: float,
+) -> tuple[dict[str, Any], dict[str, Figure]]:
+    """(evidence dict as documented in report.py, figures by name)."""
+    figs: dict[str, Figure] = {}
+    claims = []
+    for claim_id in sorted(set(collected) | set(checks), key=lambda c: int(c[1:])):
+        check = checks.get(claim_id)
+        outcome, reason = outcomes.get(claim_id, ("not run", "the session ended before this claim ran"))
+        claim = writeup.CLAIMS[claim_id]
+        own = dict(check.figures) if check else {}
+        figs |= own
+        claims.append({
+            "id": claim_id,
+            "title": claim.title,
+            "quote": claim.quote,
+            "operationalisation": check.operationalisation if check else "",
+            "outcome": outcome,
+            "verdict": check.overall if check else None,
+            "reason": reason,
+            "hypotheses": [v.as_dict() for v in check.verdicts] if check else [],
+            "exact": check.exact[1] if check and check.exact else "",
+            "reported_vs_reproduced": check.reported if check else [],
+            "figures": (check.writeup_figures + list(own)) if check else [],
+            "details": check.details if check else {},
+        })
+    writeup_figures = reproduce_writeup_figures(evidence) if evidence is not None else {}
+    figs |= writeup_figures
+    family_size = next(iter(checks.values())).family_size if checks else 0
+    return {
+        "title": 'Evidence: "How and Why Does Dropout Work?"',
+        "generated": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "tier": tier,
+        "interrupted": interrupted or any(c["outcome"] == "not run" for c in claims),
+        "protocol": evidence.config.as_dict() if evidence else {},
+        "seeds": list(evidence.runs.seeds) if evidence else [],
+        "family": {"size": family_size, "alpha": stats.ALPHA, "correction": "Holm"},
+        "claims": claims,
+        "writeup_figures": list(writeup_figures),
+        "provenance": provenance(evidence, session_seconds),
+    }, figs
+
+
+def reproduce_writeup_figures(ev: Evidence) -> dict[str, Figure]:
+    """Every figure of the writeup, from our summaries, with across-seed bands."""
+    runs, cfg = ev.runs, ev.config
+    raw = ev.raw_train_images
+    pick = np.asarray(jax.random.randint(jax.random.PRNGKey(WRITEUP_SEED), (25,), 0, len(raw)))
+    sample = np.random.default_rng(0).choice(raw.size, HISTOGRAM_SAMPLE, replace=False)
+    normalised = np.asarray(ev.data.dataset.train_x).ravel()[sample % ev.data.dataset.train_x.size]
+    initial = init_states(cfg, runs.seeds[:1], num_train=8).params
+    kernels = [np.asarray(initial[f"Dense_{l}"]["kernel"]).reshape(2, -1) for l in range(len(cfg.widths))]
+    points = {
+        f"{variant} {split}": {e: a for e, a in accs.items() if e <= cfg.tier.epochs}
+        for variant, splits in writeup.ACCURACY.items()
+        for split, accs in splits.items()
+    } if cfg.tier.name == "full" else None
+    return {
+        "sample_images": figures.sample_images(raw[pick], ev.raw_train_labels[pick], CLASS_NAMES),
+        "input_histograms": figures.input_histograms(raw.ravel()[sample], normalised),
+        "initial_weights": figures.initial_weights(kernels),
+        "accuracy_curves": figures.accuracy_curves(
+            runs.curves["train_accuracy"], runs.curves["test_accuracy"], points
+        ),
+        "activation_counts": figures.activation_counts(runs.curves["test_active_count"]),
+        "activation_stats": figures.activation_stats(runs.curves["train_relu_mean"], runs.curves["train_relu_std"]),
+        "positive_histograms": figures.positive_histograms(
+            runs.final["test_positive_hist"], np.asarray(hist_edges(cfg.hist_bins, cfg.hist_max))
+        ),
+    }
+
+
+CLASS_NAMES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
+
+
+def provenance(ev: Evidence | None, session_seconds: float) -> dict[str, Any]:
+    commit, dirty = _git_state()
+    facts: dict[str, Any] = {
+        "commit": commit,
+        "dirty": dirty,
+        "harness_version": HARNESS_VERSION,
+        "command": " ".join(sys.argv),
+        "python": platform.python_version(),
+        "versions": {name: _version(name) for name in LIBRARIES},
+        "devices": [str(d) for d in jax.devices()],
+        "wall_seconds": {"session": round(session_seconds, 1)},
+    }
+    if ev is not None:
+        facts |= {
+            "dataset_digest": ev.data.source_digest,
+            "train_examples": int(len(ev.data.train_indices)),
+            "test_examples": int(len(ev.data.test_indices)),
+            "cache_keys": {"runs": ev.cache_key},
+            "cache": ev.runs.meta.get("cache", ""),
+            "trained_on": ev.runs.meta.get("devices", []),
+        }
+        facts["wall_seconds"] |= {
+            "compile (when trained)": round(ev.runs.compile_seconds, 1),
+            "training (when trained)": round(ev.runs.train_seconds, 1),
+            "probes": round(ev.probe_seconds, 1),
+        }
+    return facts
+
+
+def _git_state() -> tuple[str, bool]:
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, check=True).stdout.strip()
+
+    try:
+        return git("rev-parse", "HEAD"), bool(git("status", "--porcelain"))
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown (not a git checkout)", False
+
+
+def _version(name: str) -> str:
+    try:
+        return importlib.metadata.version(name)
+    except importlib.metadata.PackageNotFoundError:
+        return "not installed"

@@ -1,0 +1,240 @@
+"""Measurements on the trained networks, after training (claims C7-C10).
+
+Each probe is a pure function of the run set and the tier's test split; all
+randomness comes from fixed keys derived from the seed, so probes are
+reproducible and the two variants of a seed see the same noise.
+Results are numpy arrays with a leading (variants, seeds) or (seeds,) shape.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from harness.models import MLP, dropout, keep_probabilities
+from harness.train import Dataset, RunSet
+
+# C7: how many sampled sub-networks are averaged.
+MC_SAMPLES: tuple[int, ...] = (1, 2, 4, 8, 16, 32, 64)
+# C8: masks per layer for the Monte-Carlo expectation.
+EXPECTATION_SAMPLES = 64
+# C9: Gaussian input noise, in units of the normalised test inputs' std.
+NOISE_LEVELS: tuple[float, ...] = (0.0, 0.05, 0.1, 0.2, 0.4)
+# Probe keys are folded from the seed with these tags so that they never
+# collide with the training keys (which use the seed itself and fold_in 1).
+_TAG_MC, _TAG_EXPECT, _TAG_NOISE = 1007, 1008, 1009
+
+
+@dataclass(frozen=True)
+class Probes:
+    mc_samples: np.ndarray  # (K,)
+    mc_accuracy: np.ndarray  # (seeds, K): accuracy of the average of k sub-networks' softmax (dropout variant)
+    single_subnetwork_accuracy: np.ndarray  # (seeds,): mean accuracy of one sampled sub-network
+    deterministic_accuracy: np.ndarray  # (seeds,): the eval-mode (weight-scaled) network
+    expectation_bias: np.ndarray  # (seeds, layers): relative bias of the train-time mean vs the test-time rule
+    expectation_noise: np.ndarray  # (seeds, layers): its standard error from sampling alone
+    conversion_max_error: np.ndarray  # (seeds,): max |logit difference| / max |logit|, inverted vs standard
+    conversion_agreement: np.ndarray  # (seeds,): fraction of identical predictions between the two
+    noise_levels: np.ndarray  # (P,)
+    noisy_accuracy: np.ndarray  # (variants, seeds, P)
+    coadaptation: np.ndarray  # (variants, seeds, layers): mean |correlation| between units of a layer
+    dead_units: np.ndarray  # (variants, seeds, layers): units never positive on the test set (excluded above)
+
+    def as_dict(self) -> dict[str, np.ndarray]:
+        return dict(self.__dict__)
+
+
+def _hidden(model: MLP, variables: dict, x: jax.Array) -> tuple[jax.Array, ...]:
+    return model.apply(variables, x, train=False)[1]
+
+
+def _head(variables: dict, relu0: jax.Array, masks_fn, widths) -> jax.Array:
+    """Logits from the first hidden layer's ReLU output onward, with dropout via `masks_fn(layer, h)`.
+
+    The first layer (Dense 3072->256, BN, ReLU) is identical for every mask, so
+    Monte-Carlo passes start after it: a 20x saving on the costliest layer.
+    """
+    params, stats = variables["params"], variables["batch_stats"]
+    h = masks_fn(0, relu0)
+    for layer in range(1, len(widths)):
+        z = h @ params[f"Dense_{layer}"]["kernel"] + params[f"Dense_{layer}"]["bias"]
+        bn, running = params[f"BatchNorm_{layer}"], stats[f"BatchNorm_{layer}"]
+        z = (z - running["mean"]) / jnp.sqrt(running["var"] + 1e-5) * bn["scale"] + bn["bias"]
+        h = masks_fn(layer, jax.nn.relu(z))
+    last = f"Dense_{len(widths)}"
+    return h @ params[last]["kernel"] + params[last]["bias"]
+
+
+def monte_carlo_dropout(run_set: RunSet, data: Dataset) -> dict[str, np.ndarray]:
+    """C7: average the softmax of k sub-networks (fresh masks per example and layer)."""
+    config = run_set.config
+    model = MLP(widths=config.widths)
+    keep = keep_probabilities(config.protocol.dropout_rates)
+    k_max = max(MC_SAMPLES)
+
+    def one_run(variables: dict, seed: jax.Array) -> tuple[jax.Array, jax.Array, jax.Array]:
+        relus = _hidden(model, variables, data.test_x)
+        deterministic = _head(variables, relus[0], lambda _l, h: h, config.widths)
+        keys = jax.random.split(jax.random.fold_in(jax.random.PRNGKey(seed), _TAG_MC), k_max)
+
+        def sample(key: jax.Array) -> jax.Array:
+            layer_keys = jax.random.split(key, len(config.widths))
+            logits = _head(variables, relus[0], lambda l, h: dropout(h, keep[l], layer_keys[l]), config.widths)
+            return jax.nn.softmax(logits)
+
+        probs = jax.lax.map(sample, keys)  # (k_max, examples, classes)
+        running_mean = jnp.cumsum(probs, axis=0) / jnp.arange(1, k_max + 1)[:, None, None]
+        correct = jnp.argmax(running_mean, axis=-1) == data.test_y
+        single = (jnp.argmax(probs, axis=-1) == data.test_y).mean()
+        return (
+            correct.mean(axis=-1)[jnp.asarray(MC_SAMPLES) - 1],
+            single,
+            (jnp.argmax(deterministic, -1) == data.test_y).mean(),
+        )
+
+    variables = _variant_variables(run_set, "dropout")
+    mc, single, det = jax.jit(jax.vmap(one_run))(variables, jnp.asarray(run_set.seeds, jnp.uint32))
+    return {
+        "mc_samples": np.asarray(MC_SAMPLES),
+        "mc_accuracy": np.asarray(mc),
+        "single_subnetwork_accuracy": np.asarray(single),
+        "deterministic_accuracy": np.asarray(det),
+    }
+
+
+def scaling_conventions(run_set: RunSet, data: Dataset) -> dict[str, np.ndarray]:
+    """C8: inverted dropout (scale 1/q in training) vs the writeup's text (scale by q at test).
+
+    Per dropout layer, with that layer's eval-mode input h fixed, the train-time
+    output's expectation must equal the test-time output:
+      inverted:  E[mask * h / q] = h       (flax; test-time rule: identity)
+      standard:  E[mask * h]     = q * h   (the writeup's text; test-time rule: scale by q)
+    Both relative biases are the same number, (sum(mean_K(mask) * h) - q sum(h)) / (q sum(h)),
+    estimated from EXPECTATION_SAMPLES masks; `expectation_noise` is its
+    standard error from sampling alone. Network level: the standard-convention
+    network (next layer's weights divided by q, outputs scaled by q at test)
+    must compute the same function as the trained inverted-dropout network.
+    """
+    config = run_set.config
+    model = MLP(widths=config.widths)
+    keep = keep_probabilities(config.protocol.dropout_rates)
+    widths = config.widths
+
+    def one_run(variables: dict, seed: jax.Array):
+        relus = _hidden(model, variables, data.test_x)
+        keys = jax.random.split(jax.random.fold_in(jax.random.PRNGKey(seed), _TAG_EXPECT), len(widths))
+        biases, noise = [], []
+        for layer, h in enumerate(relus):
+            q = keep[layer]
+            # sum(mask * h) per sampled mask; masks are never materialised together.
+            masked_sums = jax.lax.map(
+                lambda key: jnp.where(jax.random.bernoulli(key, q, h.shape), h, 0.0).sum(),
+                jax.random.split(keys[layer], EXPECTATION_SAMPLES),
+            )
+            total = q * h.sum()
+            biases.append((masked_sums.mean() - total) / total)
+            # Var(sum_i m_i h_i) = q(1-q) sum h_i^2 per mask, divided by K masks.
+            noise.append(jnp.sqrt(q * (1 - q) * (h**2).sum() / EXPECTATION_SAMPLES) / total)
+        inverted_logits = model.apply(variables, data.test_x, train=False)[0]
+        standard_logits = _head(
+            _standard_convention(variables, keep, widths), relus[0], lambda l, h: h * keep[l], widths
+        )
+        return (
+            jnp.stack(biases),
+            jnp.stack(noise),
+            jnp.abs(inverted_logits - standard_logits).max() / jnp.abs(inverted_logits).max(),
+            (jnp.argmax(inverted_logits, -1) == jnp.argmax(standard_logits, -1)).mean(),
+        )
+
+    variables = _variant_variables(run_set, "dropout")
+    bias, noise, max_err, agree = jax.jit(jax.vmap(one_run))(variables, jnp.asarray(run_set.seeds, jnp.uint32))
+    return {
+        "expectation_bias": np.asarray(bias),
+        "expectation_noise": np.asarray(noise),
+        "conversion_max_error": np.asarray(max_err),
+        "conversion_agreement": np.asarray(agree),
+    }
+
+
+def _standard_convention(variables: dict, keep: jax.Array, widths) -> dict:
+    """The same network for the scale-at-test convention: the layer after each dropout gets W / q."""
+    params = dict(variables["params"])
+    for layer in range(len(widths)):
+        nxt = f"Dense_{layer + 1}"
+        params[nxt] = {**params[nxt], "kernel": params[nxt]["kernel"] / keep[layer]}
+    return {"params": params, "batch_stats": variables["batch_stats"]}
+
+
+def input_noise(run_set: RunSet, data: Dataset) -> dict[str, np.ndarray]:
+    """C9: test accuracy with Gaussian noise of std sigma * std(test inputs) added to every input.
+
+    The same noise (keyed by seed and level) is used for both variants of a seed.
+    """
+    model = MLP(widths=run_set.config.widths)
+    spread = jnp.std(data.test_x)
+
+    def accuracy(variables: dict, seed: jax.Array) -> jax.Array:
+        def at_level(level_index: int, sigma: float) -> jax.Array:
+            key = jax.random.fold_in(jax.random.fold_in(jax.random.PRNGKey(seed), _TAG_NOISE), level_index)
+            noisy = data.test_x + sigma * spread * jax.random.normal(key, data.test_x.shape)
+            logits = model.apply(variables, noisy, train=False)[0]
+            return (jnp.argmax(logits, -1) == data.test_y).mean()
+
+        return jnp.stack([at_level(i, s) for i, s in enumerate(NOISE_LEVELS)])
+
+    seeds = jnp.asarray(run_set.seeds, jnp.uint32)
+    per_variant = [
+        jax.jit(jax.vmap(accuracy))(_variant_variables(run_set, v), seeds) for v in run_set.variants
+    ]
+    return {"noise_levels": np.asarray(NOISE_LEVELS), "noisy_accuracy": np.stack([np.asarray(a) for a in per_variant])}
+
+
+def coadaptation(run_set: RunSet, data: Dataset) -> dict[str, np.ndarray]:
+    """C10 proxy: mean absolute Pearson correlation between the units of a layer (test set).
+
+    Co-adapted units fire together; dropout is meant to break such
+    dependencies (Srivastava et al. 2014, sec. 7.1; Cogswell et al. 2016 use
+    the same cross-covariance as a measure of redundant, co-adapted units).
+    Units that never fire have no correlation and are excluded (and counted).
+    """
+    model = MLP(widths=run_set.config.widths)
+
+    def one_run(variables: dict) -> tuple[jax.Array, jax.Array]:
+        values, dead = [], []
+        for h in _hidden(model, variables, data.test_x):
+            centred = h - h.mean(axis=0)
+            norms = jnp.sqrt((centred**2).sum(axis=0))
+            alive = norms > 0
+            corr = (centred.T @ centred) / jnp.where(alive, norms, 1.0)[:, None] / jnp.where(alive, norms, 1.0)[None]
+            pair = alive[:, None] & alive[None, :] & ~jnp.eye(h.shape[1], dtype=bool)
+            values.append(jnp.where(pair, jnp.abs(corr), 0.0).sum() / jnp.maximum(pair.sum(), 1))
+            dead.append((~alive).sum())
+        return jnp.stack(values), jnp.stack(dead)
+
+    results = [jax.jit(jax.vmap(one_run))(_variant_variables(run_set, v)) for v in run_set.variants]
+    return {
+        "coadaptation": np.stack([np.asarray(r[0]) for r in results]),
+        "dead_units": np.stack([np.asarray(r[1]) for r in results]),
+    }
+
+
+def _variant_variables(run_set: RunSet, variant: str) -> dict:
+    """The trained variables of every seed of one variant, leaves shaped (seeds, ...)."""
+    v = run_set.variants.index(variant)
+    return {
+        "params": jax.tree_util.tree_map(lambda a: jnp.asarray(a[v]), run_set.params),
+        "batch_stats": jax.tree_util.tree_map(lambda a: jnp.asarray(a[v]), run_set.batch_stats),
+    }
+
+
+def measure(run_set: RunSet, data: Dataset) -> Probes:
+    """Every probe, on the tier's test split."""
+    return Probes(
+        **monte_carlo_dropout(run_set, data),
+        **scaling_conventions(run_set, data),
+        **input_noise(run_set, data),
+        **coadaptation(run_set, data),
+    )

@@ -1,0 +1,201 @@
+"""Write the evidence report: `evidence.json` and one self-contained `evidence.html`.
+
+The HTML embeds every figure as a base64 PNG data URI (rendered at `DPI`):
+the activation histograms and multi-seed line plots are several times larger
+as SVG, and at 100 dpi the PNGs stay sharp at their natural width. The page
+loads nothing from the network (no CDN CSS, JS or fonts), so it opens offline.
+Both files carry the same facts; the JSON names figures without embedding them.
+Both are written atomically, so a reader never sees a half-written report.
+
+The evidence dict (the schema `write_report` expects; NaN anywhere becomes
+null in the JSON and "—" in the page):
+
+    {
+      "title": str, "generated": ISO timestamp str, "tier": "smoke" | "full",
+      "interrupted": bool,                 # the run stopped before every claim ran
+      "protocol": dict, "seeds": [int],
+      "family": {"size": int, "alpha": 0.05, "correction": "Holm"},
+      "claims": [{
+          "id": "C1", "title": str, "quote": str,   # quote: the writeup's words
+          "operationalisation": str,                # the test's docstring, shown pre-formatted
+          "outcome": "passed" | "failed" | "xfailed" | "xpassed" | "error" | "skipped" | "not run",
+          "verdict": "SUPPORTED" | "REFUTED" | "INCONCLUSIVE" | None,
+          "reason": str,                            # plain language, for failures/xfails; "" otherwise
+          "hypotheses": [{                          # stats.Verdict.as_dict() plus nothing else needed
+              "hypothesis": "C4.layer2.end", "statement": str, "test": str, "n": int,
+              "effect": float, "ci_low": float, "ci_high": float, "unit": str, "kind": str,
+              "p_value": float, "p_adjusted": float, "p_opposite": float,
+              "p_opposite_adjusted": float, "verdict": str, "seeds_needed": int | None,
+              "note": str,                          # optional
+          }],
+          "reported_vs_reproduced": [{
+              "quantity": str, "writeup": float, "mean": float | None, "sd": float | None,
+              "pi_low": float | None, "pi_high": float | None, "inside": bool | None, "note": str,
+          }],
+          "figures": [str],                         # names of entries in the figures dict
+          "details": dict,                          # free-form: scalars, dicts, lists of dicts
+      }],
+      "writeup_figures": [str],                     # the writeup's figures reproduced, in its order
+      "provenance": {"commit": str, "dirty": bool, "dataset_digest": str, "versions": dict,
+                     "devices": [str], "cache_keys": dict, "wall_seconds": dict,
+                     "command": str, ...},          # extra keys are shown too
+    }
+
+A claim with no verdict (not run, skipped, error) is shown as such, and the
+page opens with a banner listing those claims, and saying so when the run was
+interrupted. A figure named but not supplied is shown as missing, not dropped.
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import io
+import json
+import math
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, Mapping
+
+import jinja2
+import numpy as np
+from matplotlib.figure import Figure
+
+DPI = 100
+TEMPLATE = "evidence.html.j2"
+# Outcomes after which a claim has no verdict; the banner lists these claims.
+NO_VERDICT_OUTCOMES = ("not run", "skipped", "error")
+
+
+# --------------------------------------------------------------------------- figures
+
+
+def figure_to_data_uri(fig: Figure, dpi: int = DPI) -> str:
+    """The figure as a `data:image/png;base64,...` URI."""
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=dpi, facecolor="white")
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def _embed(figures: Mapping[str, Figure]) -> dict[str, dict[str, Any]]:
+    """Render every figure once (a figure shown in several sections is encoded
+    once), then clear it: these OO figures belong to no pyplot manager, so
+    clearing is what releases their artists."""
+    embedded = {}
+    for name, fig in figures.items():
+        try:
+            width, height = (round(v * DPI) for v in fig.get_size_inches())
+            embedded[name] = {"uri": figure_to_data_uri(fig), "width": width, "height": height, "title": fig.get_suptitle()}
+        finally:
+            fig.clear()
+    return embedded
+
+
+# --------------------------------------------------------------------------- JSON
+
+
+def json_safe(value: Any) -> Any:
+    """A copy of `value` that `json.dumps(..., allow_nan=False)` accepts: numpy
+    scalars and arrays become Python numbers and lists, NaN/inf become None,
+    tuples become lists, dataclasses and Paths are converted, keys become str."""
+    if isinstance(value, Mapping):
+        return {str(k): json_safe(v) for k, v in value.items()}
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return json_safe(dataclasses.asdict(value))
+    if isinstance(value, np.ndarray):
+        return json_safe(value.tolist())
+    if isinstance(value, (list, tuple)):
+        return [json_safe(v) for v in value]
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        return float(value) if math.isfinite(value) else None
+    if isinstance(value, Path):
+        return str(value)
+    return value
+
+
+# --------------------------------------------------------------------------- formatting (template filters)
+
+
+def format_number(value: Any, digits: int = 4) -> str:
+    """Numbers for people: integers in full, others to `digits` significant digits."""
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int) or (isinstance(value, float) and value.is_integer() and abs(value) < 1e15):
+        return f"{int(value):,}"
+    if isinstance(value, float):
+        return f"{value:.{digits}g}"
+    return str(value)
+
+
+def format_p(value: float | None) -> str:
+    if value is None:
+        return "—"
+    return f"{value:.1e}" if value < 1e-3 else f"{value:.3g}"
+
+
+def verdict_label(claim: Mapping[str, Any]) -> str:
+    """What the page says about a claim: its verdict, or why it has none."""
+    if claim.get("verdict"):
+        return claim["verdict"]
+    return "NOT RUN" if claim.get("outcome") in ("not run", "skipped") else "NO VERDICT"
+
+
+def css_class(label: str | None) -> str:
+    """'NOT RUN' -> 'not-run': a verdict or outcome as a CSS class name."""
+    return (label or "none").lower().replace(" ", "-")
+
+
+def _environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,  # a typo in the template fails loudly
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters.update(num=format_number, pval=format_p, verdict_label=verdict_label, css=css_class)
+    return env
+
+
+# --------------------------------------------------------------------------- writing
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    """Write through a temp file in the same folder, then `os.replace`: readers
+    see the old file or the new one, and a failed write leaves no temp file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as out:
+            out.write(text)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(temp_name, path)
+    except BaseException:
+        Path(temp_name).unlink(missing_ok=True)
+        raise
+
+
+def write_report(evidence: Mapping[str, Any], figures: Mapping[str, Figure], html_path: Path, json_path: Path) -> None:
+    """Write `json_path` and the self-contained `html_path` from `evidence`
+    (schema in this module's docstring), embedding `figures` by name; the
+    figures are cleared afterwards. Folders are created as needed."""
+    facts = json_safe(evidence)
+    # Render everything before writing anything, so a failure leaves the old pair intact.
+    json_text = json.dumps(facts, indent=2, allow_nan=False, ensure_ascii=False)
+    referenced = {name for claim in facts["claims"] for name in claim.get("figures", [])} | set(facts["writeup_figures"])
+    html_text = _environment().get_template(TEMPLATE).render(
+        evidence=facts,
+        images=_embed(figures),
+        other_figures=[name for name in figures if name not in referenced],
+        no_verdict_outcomes=NO_VERDICT_OUTCOMES,
+    )
+    _write_atomically(Path(json_path), json_text)
+    _write_atomically(Path(html_path), html_text)

@@ -1,0 +1,278 @@
+"""Train every seed x variant of a tier in one jitted program.
+
+Read top to bottom, one run is the writeup's training loop:
+
+    key = PRNGKey(seed); variables = init(key)          # same key for both variants
+    evaluate                                             # epoch 0
+    for epoch in 1..E:
+        key, sub = split(key); order = order[permutation(sub, N)]   # cumulative, as the notebook
+        for each batch of 32 (the last one shorter): Adam step on cross-entropy
+        evaluate                                         # eval mode, full train and test splits
+
+`jax.vmap` runs all runs side by side (the run axis is variant-major: run
+r = v * S + s), `lax.scan` loops over steps and epochs, and nothing leaves the
+device but the summaries of `summaries.py`. The host calls the same compiled
+chunk of epochs repeatedly only to show progress.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Iterable, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+from harness.config import VARIANTS, RunConfig
+from harness.models import MLP, init_variables, keep_probabilities
+from harness import summaries
+
+
+class Dataset(NamedTuple):
+    """Normalised float32 inputs and int32 labels, already on device."""
+
+    train_x: jax.Array
+    train_y: jax.Array
+    test_x: jax.Array
+    test_y: jax.Array
+
+
+class RunState(NamedTuple):
+    """Everything one run carries from epoch to epoch (leading axis: runs)."""
+
+    params: dict
+    batch_stats: dict
+    opt_state: optax.OptState
+    order: jax.Array  # the notebook permutes its already-permuted arrays: keep the composition
+    key: jax.Array  # the notebook's `rng`, split once per epoch
+    keep_probs: jax.Array  # (layers,), all ones for the baseline
+    dropout_key: jax.Array  # the corrected protocol's own stream of dropout keys
+
+
+@dataclass
+class RunSet:
+    """The summaries of every run of a tier, as host numpy arrays.
+
+    curves[name] has shape (variants, seeds, epochs + 1, ...): epoch 0 is the
+    untrained network. final[name] has shape (variants, seeds, ...).
+    params / batch_stats are the trained networks, leaves shaped (variants, seeds, ...).
+    """
+
+    config: RunConfig
+    seeds: tuple[int, ...]
+    curves: dict[str, np.ndarray]
+    final: dict[str, np.ndarray]
+    params: dict
+    batch_stats: dict
+    train_seconds: float = 0.0
+    compile_seconds: float = 0.0
+    variants: tuple[str, ...] = VARIANTS
+    meta: dict = field(default_factory=dict)
+
+    @property
+    def epochs(self) -> np.ndarray:
+        return np.arange(self.config.tier.epochs + 1)
+
+    def curve(self, name: str, variant: str) -> np.ndarray:
+        """(seeds, epochs + 1, ...) for one variant."""
+        return self.curves[name][self.variants.index(variant)]
+
+    def last(self, name: str, variant: str) -> np.ndarray:
+        """A final summary, (seeds, ...) for one variant."""
+        return self.final[name][self.variants.index(variant)]
+
+    def network(self, variant: str, seed_index: int) -> dict:
+        """The trained variables of one run, ready for `MLP.apply`."""
+        v = self.variants.index(variant)
+        pick = lambda leaf: leaf[v, seed_index]  # noqa: E731
+        return {
+            "params": jax.tree_util.tree_map(pick, self.params),
+            "batch_stats": jax.tree_util.tree_map(pick, self.batch_stats),
+        }
+
+
+def run_keep_probs(config: RunConfig, num_seeds: int) -> jax.Array:
+    """(runs, layers): ones for the baseline runs, 1 - p for the dropout runs."""
+    dropout = keep_probabilities(config.protocol.dropout_rates)
+    baseline = jnp.ones_like(dropout)
+    return jnp.concatenate([jnp.tile(baseline, (num_seeds, 1)), jnp.tile(dropout, (num_seeds, 1))])
+
+
+def init_states(config: RunConfig, seeds: Iterable[int], num_train: int) -> RunState:
+    """Initial state of every run; seed s gives both variants the same weights and data order."""
+    seeds = tuple(seeds)
+    model = MLP(widths=config.widths)
+    tx = optax.adam(config.protocol.learning_rate)
+
+    def one(seed: jax.Array, keep_probs: jax.Array) -> RunState:
+        key = jax.random.PRNGKey(seed)
+        variables = init_variables(model, key)
+        return RunState(
+            params=variables["params"],
+            batch_stats=variables["batch_stats"],
+            opt_state=tx.init(variables["params"]),
+            order=jnp.arange(num_train, dtype=jnp.int32),
+            key=key,
+            keep_probs=keep_probs,
+            dropout_key=jax.random.fold_in(key, 1),
+        )
+
+    run_seeds = jnp.asarray(seeds * len(VARIANTS), dtype=jnp.uint32)
+    return jax.jit(jax.vmap(one))(run_seeds, run_keep_probs(config, len(seeds)))
+
+
+def make_epoch_fn(config: RunConfig, data: Dataset) -> Callable[[RunState, jax.Array], tuple[RunState, dict]]:
+    """One epoch of one run: shuffle, every minibatch step, then the epoch's summaries."""
+    model = MLP(widths=config.widths)
+    tx = optax.adam(config.protocol.learning_rate)
+    batch = config.protocol.batch_size
+    num_train = data.train_x.shape[0]
+    num_full, remainder = divmod(num_train, batch)
+    num_layers = len(config.widths)
+    per_step_keys = config.protocol.dropout_keys == "per_step"
+
+    def step(state: RunState, indices: jax.Array, layer_keys: jax.Array) -> tuple[RunState, jax.Array]:
+        x, y = data.train_x[indices], data.train_y[indices]
+
+        def loss_fn(params):
+            (logits, _), updates = model.apply(
+                {"params": params, "batch_stats": state.batch_stats},
+                x,
+                train=True,
+                keep_probs=state.keep_probs,
+                dropout_keys=layer_keys,
+                mutable=["batch_stats"],
+            )
+            loss = optax.softmax_cross_entropy(logits, jax.nn.one_hot(y, logits.shape[-1])).mean()
+            return loss, updates["batch_stats"]
+
+        (loss, batch_stats), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.params)
+        updates, opt_state = tx.update(grads, state.opt_state, state.params)
+        params = optax.apply_updates(state.params, updates)
+        return state._replace(params=params, batch_stats=batch_stats, opt_state=opt_state), loss
+
+    def dropout_keys(state: RunState, epoch: jax.Array, epoch_key: jax.Array) -> jax.Array:
+        """(steps, layers, 2) keys. As written: the epoch's permutation key, everywhere."""
+        num_steps = num_full + (remainder > 0)
+        if per_step_keys:
+            keys = jax.random.split(jax.random.fold_in(state.dropout_key, epoch), num_steps * num_layers)
+            return keys.reshape(num_steps, num_layers, *keys.shape[1:])
+        return jnp.broadcast_to(epoch_key, (num_steps, num_layers, *epoch_key.shape))
+
+    def epoch_fn(state: RunState, epoch: jax.Array) -> tuple[RunState, dict]:
+        key, epoch_key = jax.random.split(state.key)
+        order = state.order[jax.random.permutation(epoch_key, num_train)]
+        keys = dropout_keys(state, epoch, epoch_key)
+        full_batches = order[: num_full * batch].reshape(num_full, batch)
+
+        def scan_step(s, xs):
+            return step(s, *xs)
+
+        state, _ = jax.lax.scan(scan_step, state, (full_batches, keys[:num_full]))
+        if remainder:  # the notebook's last batch of an epoch is shorter (16 of 50,000)
+            state, _ = step(state, order[num_full * batch :], keys[num_full])
+        state = state._replace(order=order, key=key)
+        return state, evaluate(model, state, data)
+
+    return epoch_fn
+
+
+def evaluate(model: MLP, state: RunState, data: Dataset) -> dict:
+    """The per-epoch summaries of one run, in eval mode on the full splits."""
+    variables = {"params": state.params, "batch_stats": state.batch_stats}
+    train = summaries.SplitPass.of(model, variables, data.train_x, data.train_y)
+    test = summaries.SplitPass.of(model, variables, data.test_x, data.test_y)
+    return summaries.per_epoch(train, test)
+
+
+def final_summaries(model: MLP, state: RunState, data: Dataset, config: RunConfig) -> dict:
+    variables = {"params": state.params, "batch_stats": state.batch_stats}
+    test = summaries.SplitPass.of(model, variables, data.test_x, data.test_y)
+    return summaries.at_end(test, hist_bins=config.hist_bins, hist_max=config.hist_max)
+
+
+def chunk_length(epochs: int, target: int = 10) -> int:
+    """Largest divisor of `epochs` not above `target`: every host call runs the same program."""
+    return max(d for d in range(1, min(epochs, target) + 1) if epochs % d == 0)
+
+
+def train_runs(
+    config: RunConfig,
+    data: Dataset,
+    seeds: Iterable[int],
+    *,
+    progress: Callable[[int], None] | None = None,
+    sharding: jax.sharding.Sharding | None = None,
+) -> RunSet:
+    """Train both variants for every seed; return the summaries and the trained networks.
+
+    `progress(epochs_done)` is called after each chunk of epochs. `sharding`
+    (over the run axis) spreads the runs across devices.
+    """
+    seeds = tuple(seeds)
+    model = MLP(widths=config.widths)
+    epochs = config.tier.epochs
+    state = init_states(config, seeds, data.train_x.shape[0])
+    if sharding is not None:
+        state = jax.device_put(state, sharding)
+    epoch_fn = jax.vmap(make_epoch_fn(config, data))
+
+    @jax.jit
+    def initial(state: RunState) -> dict:
+        return jax.vmap(lambda s: evaluate(model, s, data))(state)
+
+    @jax.jit
+    def final(state: RunState) -> dict:
+        return jax.vmap(lambda s: final_summaries(model, s, data, config))(state)
+
+    length = chunk_length(epochs)
+
+    def chunk(state: RunState, first_epoch: jax.Array) -> tuple[RunState, dict]:
+        epoch_numbers = first_epoch + jnp.arange(length)
+        # scan over epochs, vmap inside: every run is at the same epoch.
+        return jax.lax.scan(lambda s, e: epoch_fn(s, jnp.broadcast_to(e, s.key.shape[:1])), state, epoch_numbers)
+
+    compile_start = time.perf_counter()
+    compiled = jax.jit(chunk, donate_argnums=0).lower(state, jnp.int32(1)).compile()
+    compile_seconds = time.perf_counter() - compile_start
+
+    start = time.perf_counter()
+    history = [jax.tree_util.tree_map(lambda a: a[None], initial(state))]
+    for first in range(1, epochs + 1, length):
+        state, summary = compiled(state, jnp.int32(first))
+        history.append(summary)
+        if progress is not None:
+            jax.block_until_ready(summary)
+            progress(first + length - 1)
+    end_summaries = final(state)
+    host = jax.device_get((history, end_summaries, state.params, state.batch_stats))
+    train_seconds = time.perf_counter() - start
+    history, end_summaries, params, batch_stats = host
+
+    shape = (len(VARIANTS), len(seeds))
+    # scan stacks epochs first: (epochs, runs, ...) -> (runs, epochs, ...) -> (variants, seeds, epochs, ...)
+    curves = {
+        name: np.concatenate([np.moveaxis(h[name], 0, 1) for h in history], axis=1).reshape(
+            *shape, epochs + 1, *history[0][name].shape[2:]
+        )
+        for name in history[0]
+    }
+    split_runs = lambda a: np.asarray(a).reshape(*shape, *a.shape[1:])  # noqa: E731
+    return RunSet(
+        config=config,
+        seeds=seeds,
+        curves=curves,
+        final={name: split_runs(v) for name, v in end_summaries.items()},
+        params=jax.tree_util.tree_map(split_runs, params),
+        batch_stats=jax.tree_util.tree_map(split_runs, batch_stats),
+        train_seconds=train_seconds,
+        compile_seconds=compile_seconds,
+    )
+
+
+def steps_per_epoch(num_train: int, batch_size: int) -> int:
+    return math.ceil(num_train / batch_size)
