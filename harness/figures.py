@@ -48,28 +48,25 @@ def mean_band(values: np.ndarray) -> tuple[np.ndarray, np.ndarray | None, np.nda
     n = values.shape[0]
     if n < 2:
         return mean, None, None
-    low, high = stats.t.interval(CONFIDENCE, n - 1, loc=mean, scale=stats.sem(values, axis=0))
-    # A zero-width interval (identical seeds) comes back as NaN; it is the mean.
-    return mean, np.where(np.isnan(low), mean, low), np.where(np.isnan(high), mean, high)
+    half_width = stats.t.ppf(0.5 + CONFIDENCE / 2, n - 1) * stats.sem(values, axis=0)
+    return mean, mean - half_width, mean + half_width
 
 
-def _plot_seeds(
-    ax: Axes, x: np.ndarray, values: np.ndarray, color: str, label: str, linestyle: str = "-", per_seed: bool = True
-) -> None:
+def _plot_seeds(ax: Axes, x: np.ndarray, values: np.ndarray, color: str, linestyle: str = "-", per_seed: bool = True) -> None:
     """Draw (S, N) per-seed values against x: thin seed lines, the mean and its band."""
     values = np.asarray(values, dtype=float)
     mean, low, high = mean_band(values)
     if per_seed and values.shape[0] > 1:
         ax.plot(x, values.T, color=color, lw=0.5, alpha=0.35, linestyle=linestyle)
-    ax.plot(x, mean, color=color, lw=1.8, label=label, linestyle=linestyle)
+    ax.plot(x, mean, color=color, lw=1.8, linestyle=linestyle)
     if low is not None:
         ax.fill_between(x, low, high, color=color, alpha=0.22, lw=0)
 
 
 def _plot_variants(ax: Axes, x: np.ndarray, values: np.ndarray) -> None:
     """Draw (2, S, N) values: both variants against the same x."""
-    for variant, color, label in zip(values, VARIANT_COLORS, VARIANT_LABELS):
-        _plot_seeds(ax, x, variant, color, label)
+    for variant, color in zip(values, VARIANT_COLORS):
+        _plot_seeds(ax, x, variant, color)
 
 
 def _draw_pairs(ax: Axes, pair: np.ndarray, centre: float, width: float = 0.36) -> list[float]:
@@ -91,21 +88,36 @@ def _grid(fig: Figure, nrows: int, ncols: int, **kwargs) -> np.ndarray:
     return fig.subplots(nrows, ncols, squeeze=False, **kwargs)
 
 
+def _seeds(n: int) -> str:
+    return f"{n} seed{'s' * (n != 1)}"
+
+
 def _variant_handles() -> list[Line2D]:
     return [Line2D([], [], color=c, lw=1.8, label=lb) for c, lb in zip(VARIANT_COLORS, VARIANT_LABELS)]
 
 
-def _finish(fig: Figure, title: str, n_seeds: int | None, series: Sequence[Line2D | Patch] | None = None) -> Figure:
-    """Title the figure and give it one legend: the series (by default the two
-    variants' colours), then what lines and bands mean when seeds are involved."""
-    handles = list(_variant_handles() if series is None else series)
-    if n_seeds is not None:
-        handles.append(Line2D([], [], color="0.3", lw=1.8, label=f"mean of {n_seeds} seed{'s' * (n_seeds != 1)}"))
-        if n_seeds > 1:
-            handles.append(Patch(color="0.3", alpha=0.22, label="95% CI of the mean (t)"))
-            handles.append(Line2D([], [], color="0.3", lw=0.5, alpha=0.6, label="one seed"))
+def _band_handles(n_seeds: int) -> list[Line2D | Patch]:
+    """Legend entries saying what `_plot_seeds` draws."""
+    handles: list[Line2D | Patch] = [Line2D([], [], color="0.3", lw=1.8, label=f"mean of {_seeds(n_seeds)}")]
+    if n_seeds > 1:
+        handles.append(Patch(color="0.3", alpha=0.22, label="95% CI of the mean (t)"))
+        handles.append(Line2D([], [], color="0.3", lw=0.5, alpha=0.6, label="one seed"))
+    return handles
+
+
+def _paired_handles(n_seeds: int) -> list[Line2D]:
+    """Legend entries saying what `_draw_pairs` draws."""
+    dots = [Line2D([], [], color=c, marker="o", ls="", label=lb) for c, lb in zip(VARIANT_COLORS, VARIANT_LABELS)]
+    summary = f"mean ± 95% CI ({_seeds(n_seeds)})" if n_seeds > 1 else "the seed's value"
+    return dots + [Line2D([], [], color="0.6", lw=0.8, label="one seed's pair"), Line2D([], [], color="0.3", marker="_", ms=10, ls="", label=summary)]
+
+
+def _finish(fig: Figure, title: str, handles: Sequence[Line2D | Patch]) -> Figure:
+    """Title the figure and give it one legend below the panels, as many
+    columns as its width holds."""
     fig.suptitle(title)
-    fig.legend(handles=handles, loc="outside upper center", ncols=min(len(handles), 4), fontsize="small", frameon=False)
+    columns = max(1, min(len(handles), int(fig.get_figwidth() // 2.2)))
+    fig.legend(handles=handles, loc="outside lower center", ncols=columns, fontsize="small", frameon=False)
     return fig
 
 
@@ -157,13 +169,13 @@ def initial_weights(kernels: Sequence[np.ndarray]) -> Figure:
     for layer, kernel in enumerate(kernels):
         kernel = _require(kernel, f"kernels[{layer}]", 2)
         bins = np.histogram_bin_edges(kernel, bins=60)
-        for row, (values, color, label) in enumerate(zip(kernel, VARIANT_COLORS, VARIANT_LABELS)):
+        for row, (values, color, variant) in enumerate(zip(kernel, VARIANT_COLORS, VARIANTS)):
             ax = axes[row, layer]
             ax.hist(values, bins=bins, color=color, alpha=0.85)
-            ax.set_title(f"Dense_{layer} weights ({label.split()[0].lower()})", fontsize="medium")
+            ax.set_title(f"Dense_{layer} weights ({variant})", fontsize="medium")
         difference = float(np.max(np.abs(kernel[0] - kernel[1])))
         axes[1, layer].text(0.02, 0.95, f"max |Δ| = {difference:.3g}", transform=axes[1, layer].transAxes, va="top", fontsize=8)
-    return _finish(fig, "Initial weight distributions (seed 0)", None)
+    return _finish(fig, "Initial weight distributions (seed 0)", _variant_handles())
 
 
 def accuracy_curves(
@@ -186,10 +198,10 @@ def accuracy_curves(
         ax = axes[SPLITS.index(split)]
         color = VARIANT_COLORS[VARIANTS.index(variant)]
         ax.scatter(list(points), list(points.values()), marker="D", s=28, facecolor="white", edgecolor=color, lw=1.4, zorder=4)
-    series = _variant_handles()
+    handles = _variant_handles() + _band_handles(train.shape[1])
     if writeup:
-        series.append(Line2D([], [], marker="D", ls="", mfc="white", mec="0.2", label="writeup (one run)"))
-    return _finish(fig, "Accuracy over training", train.shape[1], series)
+        handles.append(Line2D([], [], marker="D", ls="", mfc="white", mec="0.2", label="writeup (one run)"))
+    return _finish(fig, "Accuracy over training", handles)
 
 
 def activation_counts(counts: np.ndarray) -> Figure:
@@ -204,7 +216,7 @@ def activation_counts(counts: np.ndarray) -> Figure:
             continue
         _plot_variants(ax, epochs, counts[..., layer])
         ax.set(title=f"Dense_{layer} activation counts (test)", xlabel="epoch", ylabel="active units per example")
-    return _finish(fig, "Activated neurons per example (test set)", counts.shape[1])
+    return _finish(fig, "Activated neurons per example (test set)", _variant_handles() + _band_handles(counts.shape[1]))
 
 
 def activation_stats(mean: np.ndarray, std: np.ndarray) -> Figure:
@@ -218,7 +230,7 @@ def activation_stats(mean: np.ndarray, std: np.ndarray) -> Figure:
         for layer in range(layers):
             _plot_variants(axes[row, layer], epochs, values[..., layer])
             axes[row, layer].set(title=f"Dense_{layer} outputs ({what})", xlabel="epoch")
-    return _finish(fig, "Activation statistics (train set)", mean.shape[1])
+    return _finish(fig, "Activation statistics (train set)", _variant_handles() + _band_handles(mean.shape[1]))
 
 
 def positive_histograms(hist: np.ndarray, edges: np.ndarray) -> Figure:
@@ -228,10 +240,10 @@ def positive_histograms(hist: np.ndarray, edges: np.ndarray) -> Figure:
     centres = (edges[:-1] + edges[1:]) / 2
     fig = Figure(figsize=(10, 3.8), layout="constrained")
     for ax, variant, color, label in zip(_grid(fig, 1, 2, sharey=True).flat, pooled, VARIANT_COLORS, VARIANT_LABELS):
-        _plot_seeds(ax, centres, variant, color, label)
+        _plot_seeds(ax, centres, variant, color)
         ax.set(title=f"{label} positive activations (test)", xlabel="activation value", xlim=(edges[0], edges[-1]))
     fig.axes[0].set_ylabel("count per bin")
-    return _finish(fig, "Positive activations at the final epoch, all layers pooled", pooled.shape[1])
+    return _finish(fig, "Positive activations at the final epoch, all layers pooled", _variant_handles() + _band_handles(pooled.shape[1]))
 
 
 # --------------------------------------------------------------------------- claim figures
@@ -242,9 +254,9 @@ def paired_dots(values: np.ndarray, ylabel: str, title: str) -> Figure:
     values = _require(values, "values", 2)
     fig = Figure(figsize=(4.5, 4), layout="constrained")
     ax = _grid(fig, 1, 1)[0, 0]
-    ax.set_xticks(_draw_pairs(ax, values, centre=0.0), [label.split()[0] for label in VARIANT_LABELS])
+    ax.set_xticks(_draw_pairs(ax, values, centre=0.0), [variant.capitalize() for variant in VARIANTS])
     ax.set(xlim=(-0.6, 0.6), ylabel=ylabel)
-    return _finish(fig, title, values.shape[1])
+    return _finish(fig, title, _paired_handles(values.shape[1]))
 
 
 def per_layer_paired(values: np.ndarray, ylabel: str, title: str) -> Figure:
@@ -257,7 +269,7 @@ def per_layer_paired(values: np.ndarray, ylabel: str, title: str) -> Figure:
         _draw_pairs(ax, values[..., layer], centre=float(layer))
     ax.set_xticks(range(layers), [f"Dense_{layer}" for layer in range(layers)])
     ax.set(ylabel=ylabel, xlim=(-0.6, layers - 0.4))
-    return _finish(fig, title, values.shape[1])
+    return _finish(fig, title, _paired_handles(values.shape[1]))
 
 
 def mc_dropout(ks: np.ndarray, mc_accuracy: np.ndarray, deterministic: np.ndarray, single_subnetwork: np.ndarray) -> Figure:
@@ -275,13 +287,13 @@ def mc_dropout(ks: np.ndarray, mc_accuracy: np.ndarray, deterministic: np.ndarra
         (deterministic, "0.1", "--", "deterministic network", False),
         (single_subnetwork, "0.55", ":", "one sub-network", False),
     )
-    for values, color, style, label, per_seed in series:
-        _plot_seeds(ax, ks, values, color, label, linestyle=style, per_seed=per_seed)
+    for values, color, style, _, per_seed in series:
+        _plot_seeds(ax, ks, values, color, linestyle=style, per_seed=per_seed)
     if np.all(ks > 0):
         ax.set_xscale("log", base=2)
     ax.set(xlabel="sub-networks averaged (k)", ylabel="test accuracy")
     handles = [Line2D([], [], color=c, ls=st, lw=1.8, label=lb) for _, c, st, lb, _ in series]
-    return _finish(fig, "Dropout as an ensemble (Monte-Carlo dropout)", mc_accuracy.shape[0], handles)
+    return _finish(fig, "Dropout as an ensemble (Monte-Carlo dropout)", handles + _band_handles(mc_accuracy.shape[0]))
 
 
 def perturbation(sigmas: np.ndarray, accuracy: np.ndarray) -> Figure:
@@ -291,4 +303,4 @@ def perturbation(sigmas: np.ndarray, accuracy: np.ndarray) -> Figure:
     ax = _grid(fig, 1, 1)[0, 0]
     _plot_variants(ax, np.asarray(sigmas, dtype=float), accuracy)
     ax.set(xlabel="input noise σ", ylabel="test accuracy")
-    return _finish(fig, "Robustness to input perturbation", accuracy.shape[1])
+    return _finish(fig, "Robustness to input perturbation", _variant_handles() + _band_handles(accuracy.shape[1]))

@@ -17,7 +17,7 @@ chunk of epochs repeatedly only to show progress.
 
 from __future__ import annotations
 
-import math
+import functools
 import time
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, NamedTuple
@@ -105,6 +105,12 @@ def run_keep_probs(config: RunConfig, num_seeds: int) -> jax.Array:
 def init_states(config: RunConfig, seeds: Iterable[int], num_train: int) -> RunState:
     """Initial state of every run; seed s gives both variants the same weights and data order."""
     seeds = tuple(seeds)
+    run_seeds = jnp.asarray(seeds * len(VARIANTS), dtype=jnp.uint32)
+    return _init_program(config, num_train)(run_seeds, run_keep_probs(config, len(seeds)))
+
+
+@functools.lru_cache(maxsize=8)
+def _init_program(config: RunConfig, num_train: int) -> Callable[[jax.Array, jax.Array], RunState]:
     model = MLP(widths=config.widths)
     tx = optax.adam(config.protocol.learning_rate)
 
@@ -121,21 +127,24 @@ def init_states(config: RunConfig, seeds: Iterable[int], num_train: int) -> RunS
             dropout_key=jax.random.fold_in(key, 1),
         )
 
-    run_seeds = jnp.asarray(seeds * len(VARIANTS), dtype=jnp.uint32)
-    return jax.jit(jax.vmap(one))(run_seeds, run_keep_probs(config, len(seeds)))
+    return jax.jit(jax.vmap(one))
 
 
-def make_epoch_fn(config: RunConfig, data: Dataset) -> Callable[[RunState, jax.Array], tuple[RunState, dict]]:
-    """One epoch of one run: shuffle, every minibatch step, then the epoch's summaries."""
+def make_epoch_fn(config: RunConfig, num_train: int) -> Callable[[RunState, jax.Array, Dataset], tuple[RunState, dict]]:
+    """One epoch of one run: shuffle, every minibatch step, then the epoch's summaries.
+
+    The data is an argument, not a closed-over constant, so one compiled
+    program serves every call with the same shapes (and is not bloated by a
+    600 MB constant at the full tier).
+    """
     model = MLP(widths=config.widths)
     tx = optax.adam(config.protocol.learning_rate)
     batch = config.protocol.batch_size
-    num_train = data.train_x.shape[0]
     num_full, remainder = divmod(num_train, batch)
     num_layers = len(config.widths)
     per_step_keys = config.protocol.dropout_keys == "per_step"
 
-    def step(state: RunState, indices: jax.Array, layer_keys: jax.Array) -> tuple[RunState, jax.Array]:
+    def step(state: RunState, data: Dataset, indices: jax.Array, layer_keys: jax.Array) -> RunState:
         x, y = data.train_x[indices], data.train_y[indices]
 
         def loss_fn(params):
@@ -150,10 +159,10 @@ def make_epoch_fn(config: RunConfig, data: Dataset) -> Callable[[RunState, jax.A
             loss = optax.softmax_cross_entropy(logits, jax.nn.one_hot(y, logits.shape[-1])).mean()
             return loss, updates["batch_stats"]
 
-        (loss, batch_stats), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.params)
+        grads, batch_stats = jax.grad(loss_fn, has_aux=True)(state.params)
         updates, opt_state = tx.update(grads, state.opt_state, state.params)
         params = optax.apply_updates(state.params, updates)
-        return state._replace(params=params, batch_stats=batch_stats, opt_state=opt_state), loss
+        return state._replace(params=params, batch_stats=batch_stats, opt_state=opt_state)
 
     def dropout_keys(state: RunState, epoch: jax.Array, epoch_key: jax.Array) -> jax.Array:
         """(steps, layers, 2) keys. As written: the epoch's permutation key, everywhere."""
@@ -163,18 +172,18 @@ def make_epoch_fn(config: RunConfig, data: Dataset) -> Callable[[RunState, jax.A
             return keys.reshape(num_steps, num_layers, *keys.shape[1:])
         return jnp.broadcast_to(epoch_key, (num_steps, num_layers, *epoch_key.shape))
 
-    def epoch_fn(state: RunState, epoch: jax.Array) -> tuple[RunState, dict]:
+    def epoch_fn(state: RunState, epoch: jax.Array, data: Dataset) -> tuple[RunState, dict]:
         key, epoch_key = jax.random.split(state.key)
         order = state.order[jax.random.permutation(epoch_key, num_train)]
         keys = dropout_keys(state, epoch, epoch_key)
         full_batches = order[: num_full * batch].reshape(num_full, batch)
 
-        def scan_step(s, xs):
-            return step(s, *xs)
+        def scan_step(s: RunState, xs: tuple[jax.Array, jax.Array]) -> tuple[RunState, None]:
+            return step(s, data, *xs), None
 
         state, _ = jax.lax.scan(scan_step, state, (full_batches, keys[:num_full]))
         if remainder:  # the notebook's last batch of an epoch is shorter (16 of 50,000)
-            state, _ = step(state, order[num_full * batch :], keys[num_full])
+            state = step(state, data, order[num_full * batch :], keys[num_full])
         state = state._replace(order=order, key=key)
         return state, evaluate(model, state, data)
 
@@ -200,6 +209,50 @@ def chunk_length(epochs: int, target: int = 10) -> int:
     return max(d for d in range(1, min(epochs, target) + 1) if epochs % d == 0)
 
 
+class Programs(NamedTuple):
+    """The jitted programs of one configuration; jax caches their compilations by input shape."""
+
+    initial: Callable  # (states, data) -> summaries at epoch 0
+    chunk: Callable  # (states, first epoch, data) -> (states, summaries of `chunk_length` epochs)
+    final: Callable  # (states, data) -> end-of-training summaries
+    compiled_chunks: dict  # input signature -> compiled `chunk` (compiled ahead of time to time it)
+
+    def compiled_chunk(self, state: RunState, data: Dataset) -> tuple[Callable, float]:
+        """(compiled chunk program, seconds spent compiling it now: 0 when reused)."""
+        signature = tuple(
+            (leaf.shape, leaf.dtype, getattr(leaf, "sharding", None))
+            for leaf in jax.tree_util.tree_leaves((state, data))
+        )
+        if signature in self.compiled_chunks:
+            return self.compiled_chunks[signature], 0.0
+        start = time.perf_counter()
+        compiled = self.chunk.lower(state, jnp.int32(1), data).compile()
+        self.compiled_chunks[signature] = compiled
+        return compiled, time.perf_counter() - start
+
+
+@functools.lru_cache(maxsize=8)
+def programs(config: RunConfig, num_train: int) -> Programs:
+    """Built once per (configuration, train size): claims and tiers that share them never recompile."""
+    model = MLP(widths=config.widths)
+    epoch_fn = jax.vmap(make_epoch_fn(config, num_train), in_axes=(0, 0, None))
+    length = chunk_length(config.tier.epochs)
+
+    def chunk(states: RunState, first_epoch: jax.Array, data: Dataset) -> tuple[RunState, dict]:
+        # scan over epochs, vmap inside: every run is at the same epoch.
+        def one_epoch(s: RunState, e: jax.Array) -> tuple[RunState, dict]:
+            return epoch_fn(s, jnp.broadcast_to(e, s.key.shape[:1]), data)
+
+        return jax.lax.scan(one_epoch, states, first_epoch + jnp.arange(length))
+
+    return Programs(
+        initial=jax.jit(jax.vmap(lambda s, d: evaluate(model, s, d), in_axes=(0, None))),
+        chunk=jax.jit(chunk, donate_argnums=0),
+        final=jax.jit(jax.vmap(lambda s, d: final_summaries(model, s, d, config), in_axes=(0, None))),
+        compiled_chunks={},
+    )
+
+
 def train_runs(
     config: RunConfig,
     data: Dataset,
@@ -214,41 +267,24 @@ def train_runs(
     (over the run axis) spreads the runs across devices.
     """
     seeds = tuple(seeds)
-    model = MLP(widths=config.widths)
     epochs = config.tier.epochs
     state = init_states(config, seeds, data.train_x.shape[0])
     if sharding is not None:
         state = jax.device_put(state, sharding)
-    epoch_fn = jax.vmap(make_epoch_fn(config, data))
-
-    @jax.jit
-    def initial(state: RunState) -> dict:
-        return jax.vmap(lambda s: evaluate(model, s, data))(state)
-
-    @jax.jit
-    def final(state: RunState) -> dict:
-        return jax.vmap(lambda s: final_summaries(model, s, data, config))(state)
-
+    program = programs(config, data.train_x.shape[0])
     length = chunk_length(epochs)
 
-    def chunk(state: RunState, first_epoch: jax.Array) -> tuple[RunState, dict]:
-        epoch_numbers = first_epoch + jnp.arange(length)
-        # scan over epochs, vmap inside: every run is at the same epoch.
-        return jax.lax.scan(lambda s, e: epoch_fn(s, jnp.broadcast_to(e, s.key.shape[:1])), state, epoch_numbers)
-
-    compile_start = time.perf_counter()
-    compiled = jax.jit(chunk, donate_argnums=0).lower(state, jnp.int32(1)).compile()
-    compile_seconds = time.perf_counter() - compile_start
+    chunk, compile_seconds = program.compiled_chunk(state, data)
 
     start = time.perf_counter()
-    history = [jax.tree_util.tree_map(lambda a: a[None], initial(state))]
+    history = [jax.tree_util.tree_map(lambda a: a[None], program.initial(state, data))]
     for first in range(1, epochs + 1, length):
-        state, summary = compiled(state, jnp.int32(first))
+        state, summary = chunk(state, jnp.int32(first), data)
         history.append(summary)
         if progress is not None:
             jax.block_until_ready(summary)
             progress(first + length - 1)
-    end_summaries = final(state)
+    end_summaries = program.final(state, data)
     host = jax.device_get((history, end_summaries, state.params, state.batch_stats))
     train_seconds = time.perf_counter() - start
     history, end_summaries, params, batch_stats = host
@@ -272,7 +308,3 @@ def train_runs(
         train_seconds=train_seconds,
         compile_seconds=compile_seconds,
     )
-
-
-def steps_per_epoch(num_train: int, batch_size: int) -> int:
-    return math.ceil(num_train / batch_size)

@@ -1,0 +1,254 @@
+"""Speed of the vmapped harness against the writeup's own loop, measured in one run.
+
+Run (not part of the default `pytest`, whose testpaths are tests/ and claims/):
+
+    pytest benchmarks/ -s --benchmark-json=reports/benchmark.json
+
+Both sides train the writeup's model (Dense 256-128-64-32-10 with BatchNorm, Adam,
+batch 32, the writeup protocol) on the same synthetic CIFAR-shaped data (normal
+float32 (N, 3072), random labels) for the same number of epochs, evaluating every
+epoch on the full train and test splits as the writeup does.
+
+- harness: `train_runs` over S seeds x 2 variants, one jitted program.
+- writeup: `harness.writeup_loop.train_one_run` (a Python loop over a jitted
+  single-model step), one baseline and one dropout run of the first seed, after a
+  warm-up call.
+
+A model-step is one optimizer step of one model; an epoch has ceil(N / 32) of them.
+Both sides are reported in µs per model-step with compilation excluded:
+
+- harness: `RunSet.train_seconds`, less any compilation JAX reports inside it
+  (`compile_seconds` is the epoch chunk, compiled ahead). Where the epoch-0 / final
+  evaluation programs compile inside `train_seconds`, that compilation overlaps the
+  epochs running asynchronously and subtracting it undercounts: the result then has
+  `harness_timing_reliable: false` and a printed warning. `train_seconds` includes
+  the epoch-0 evaluation, the final summaries and the transfer to the host, which
+  the writeup side does not: the ratio is conservative.
+- writeup: `train_one_run` jits fresh closures on every call, so every call
+  recompiles; its steady time is the call's wall time less the compilation inside
+  it (JAX's own trace / lower / compile events, `jax.monitoring`), less the same for
+  an epochs=0 call (initialisation and the epoch-0 evaluation).
+
+`benchmark.extra_info` (in `--benchmark-json`) holds every number and the ratio
+writeup µs per model-step / harness µs per model-step; they are also printed.
+Sizes depend on the backend: small on CPU (about a minute), CIFAR-10-sized on GPU.
+The only assertions are sanity checks (finite accuracies), never timing thresholds.
+Nothing is written anywhere but by pytest-benchmark itself.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from harness.config import WRITEUP, WRITEUP_DROPOUT_RATES, RunConfig, Tier
+from harness.models import MLP
+from harness.train import Dataset, evaluate, init_states, steps_per_epoch, train_runs
+from harness.writeup_loop import MLPDropout, train_one_run
+
+
+@dataclass(frozen=True)
+class Sizes:
+    num_train: int
+    num_test: int
+    epochs: int
+    num_seeds: int
+
+
+BACKEND = jax.default_backend()
+SIZES = Sizes(50_000, 10_000, 3, 8) if BACKEND == "gpu" else Sizes(2048, 512, 2, 2)
+CONFIG = RunConfig(protocol=WRITEUP, tier=Tier("benchmark", epochs=SIZES.epochs, num_seeds=SIZES.num_seeds))
+BATCH = CONFIG.protocol.batch_size
+
+# What JAX reports as compilation (tracing, lowering to MLIR, XLA compile); nested
+# spans (a jit traced inside another) overlap and are merged, not double counted.
+COMPILE_EVENTS = (
+    "/jax/core/compile/jaxpr_trace_duration",
+    "/jax/core/compile/jaxpr_to_mlir_module_duration",
+    "/jax/core/compile/backend_compile_duration",
+)
+
+
+class CompileClock:
+    """Records JAX's compilation time spans (wall clock, `time.time()`) while active."""
+
+    def __init__(self) -> None:
+        self.spans: list[tuple[float, float]] = []
+
+    def _listener(self, event: str, start: float, end: float, **_: object) -> None:
+        if event in COMPILE_EVENTS:
+            self.spans.append((start, end))
+
+    def __enter__(self) -> "CompileClock":
+        jax.monitoring.register_event_time_span_listener(self._listener)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        jax.monitoring.unregister_event_time_span_listener(self._listener)
+
+    def within(self, start: float, end: float) -> float:
+        """Seconds of [start, end] spent compiling (union of the recorded spans)."""
+        clipped = sorted((max(s, start), min(e, end)) for s, e in self.spans if e > start and s < end)
+        total, cursor = 0.0, -math.inf
+        for s, e in clipped:
+            s = max(s, cursor)
+            if e > s:
+                total += e - s
+                cursor = e
+        return total
+
+
+def peak_memory_bytes() -> int | None:
+    """Peak device memory of the process so far; None where the backend does not say (CPU)."""
+    stats = jax.devices()[0].memory_stats()
+    return None if not stats else stats.get("peak_bytes_in_use")
+
+
+@pytest.fixture(scope="module")
+def data() -> Dataset:
+    rng = np.random.default_rng(0)
+    return Dataset(
+        train_x=jnp.asarray(rng.standard_normal((SIZES.num_train, 3072), dtype=np.float32)),
+        train_y=jnp.asarray(rng.integers(0, 10, SIZES.num_train), jnp.int32),
+        test_x=jnp.asarray(rng.standard_normal((SIZES.num_test, 3072), dtype=np.float32)),
+        test_y=jnp.asarray(rng.integers(0, 10, SIZES.num_test), jnp.int32),
+    )
+
+
+def writeup_run_seconds(
+    model: MLPDropout, seed: int, data: Dataset, epochs: int, clock: CompileClock
+) -> tuple[float, float, np.ndarray]:
+    """(seconds for `epochs` epochs of training + evaluation, compile seconds, accuracy history)."""
+
+    def call(num_epochs: int) -> tuple[float, float, list]:
+        start = time.time()
+        _, _, history = train_one_run(model, seed, *data, epochs=num_epochs)
+        end = time.time()
+        compiling = clock.within(start, end)
+        return end - start - compiling, compiling, history
+
+    empty, empty_compile, _ = call(0)
+    total, total_compile, history = call(epochs)
+    return total - empty, total_compile + empty_compile, np.asarray(history)
+
+
+def test_harness_vs_writeup_loop(benchmark, data):
+    seeds = CONFIG.tier.seeds()
+    steps = steps_per_epoch(SIZES.num_train, BATCH) * SIZES.epochs  # per model
+    num_runs = 2 * len(seeds)
+
+    with CompileClock() as clock:
+        # (a) the harness: every seed x variant in one program.
+        runs = benchmark.pedantic(train_runs, args=(CONFIG, data, seeds), rounds=1, iterations=1)
+        end = time.time()
+        harness_in_train_compile = clock.within(end - runs.train_seconds, end)
+        harness_seconds = runs.train_seconds - harness_in_train_compile
+        harness_peak = peak_memory_bytes()
+
+        # (b) the writeup's loop: one baseline and one dropout run, after a warm-up.
+        models = {"baseline": MLPDropout(rates=(0.0,) * 4), "dropout": MLPDropout(rates=WRITEUP_DROPOUT_RATES)}
+        train_one_run(models["dropout"], seeds[0], *data, epochs=1)
+        writeup = {
+            name: writeup_run_seconds(model, seeds[0], data, SIZES.epochs, clock) for name, model in models.items()
+        }
+
+    for name in ("train_accuracy", "test_accuracy"):
+        assert np.isfinite(runs.curves[name]).all(), name
+    for _, _, history in writeup.values():
+        assert history.shape == (SIZES.epochs + 1, 2) and np.isfinite(history).all()
+
+    harness_us = 1e6 * harness_seconds / (num_runs * steps)
+    # Compilation inside train_seconds overlaps the asynchronously running epochs, so
+    # subtracting it undercounts the harness's time: only trust the figure when there is none.
+    reliable = harness_in_train_compile <= 0.01 * runs.train_seconds
+    writeup_seconds = sum(seconds for seconds, _, _ in writeup.values())
+    writeup_us = 1e6 * writeup_seconds / (len(writeup) * steps)
+    info = {
+        "backend": BACKEND,
+        "device": str(jax.devices()[0]),
+        "num_train": SIZES.num_train,
+        "num_test": SIZES.num_test,
+        "epochs": SIZES.epochs,
+        "seeds": len(seeds),
+        "harness_runs": num_runs,
+        "steps_per_epoch": steps_per_epoch(SIZES.num_train, BATCH),
+        "harness_model_steps": num_runs * steps,
+        "harness_compile_seconds": runs.compile_seconds,
+        "harness_train_seconds": runs.train_seconds,
+        "harness_compile_inside_train_seconds": harness_in_train_compile,
+        "harness_steady_seconds": harness_seconds,
+        "harness_timing_reliable": reliable,
+        "harness_us_per_model_step": harness_us,
+        "harness_model_steps_per_second": 1e6 / harness_us,
+        "harness_peak_device_memory_bytes": harness_peak if harness_peak is not None else "n/a",
+        "writeup_runs": len(writeup),
+        "writeup_model_steps": len(writeup) * steps,
+        "writeup_steady_seconds": writeup_seconds,
+        "writeup_compile_seconds": sum(c for _, c, _ in writeup.values()),
+        "writeup_us_per_model_step": writeup_us,
+        "writeup_model_steps_per_second": 1e6 / writeup_us,
+        "ratio_writeup_over_harness": writeup_us / harness_us,
+    }
+    benchmark.extra_info.update(info)
+    print()
+    print(
+        f"[{BACKEND}] N={SIZES.num_train} M={SIZES.num_test} epochs={SIZES.epochs} "
+        f"steps/epoch={info['steps_per_epoch']}"
+    )
+    print(
+        f"  harness : {num_runs} runs, {harness_us:9.1f} µs/model-step ({1e6 / harness_us:,.0f} model-steps/s), "
+        f"compile {runs.compile_seconds:.2f} s + {harness_in_train_compile:.2f} s inside train_seconds "
+        f"({runs.train_seconds:.2f} s), peak memory {info['harness_peak_device_memory_bytes']}"
+    )
+    print(
+        f"  writeup : {len(writeup)} runs, {writeup_us:9.1f} µs/model-step ({1e6 / writeup_us:,.0f} model-steps/s), "
+        f"compile {info['writeup_compile_seconds']:.2f} s (excluded)"
+    )
+    print(f"  ratio writeup / harness (µs per model-step): {info['ratio_writeup_over_harness']:.1f}x")
+    if not reliable:
+        print(
+            "  WARNING: train_runs compiled inside train_seconds (its epoch-0 / final evaluation programs); "
+            "that compilation overlaps the epochs running asynchronously, so the harness figure above is "
+            "too optimistic. Compile those programs ahead in train_runs, next to the epoch chunk."
+        )
+
+
+def test_evaluation_cost(benchmark, data):
+    """One epoch's summaries (eval mode, full train and test splits) for every run, vmapped."""
+    seeds = CONFIG.tier.seeds()
+    model = MLP(widths=CONFIG.widths)
+    state = init_states(CONFIG, seeds, SIZES.num_train)
+    summarise = jax.jit(jax.vmap(lambda s: evaluate(model, s, data)))
+    jax.block_until_ready(summarise(state))  # compile outside the timing
+
+    summary = benchmark.pedantic(
+        lambda: jax.block_until_ready(summarise(state)), rounds=5, iterations=1, warmup_rounds=1
+    )
+    assert np.isfinite(np.asarray(summary["test_accuracy"])).all()
+
+    num_runs = 2 * len(seeds)
+    seconds = benchmark.stats.stats.median
+    per_run_us = 1e6 * seconds / num_runs
+    per_example_us = per_run_us / (SIZES.num_train + SIZES.num_test)
+    per_model_step_us = per_run_us / steps_per_epoch(SIZES.num_train, BATCH)
+    benchmark.extra_info.update(
+        {
+            "backend": BACKEND,
+            "runs": num_runs,
+            "examples_per_run": SIZES.num_train + SIZES.num_test,
+            "us_per_run_evaluation": per_run_us,
+            "us_per_example": per_example_us,
+            "eval_us_per_model_step": per_model_step_us,
+        }
+    )
+    print()
+    print(
+        f"  evaluation: {per_run_us:,.0f} µs per run per epoch ({per_example_us:.2f} µs per example; "
+        f"{per_model_step_us:.1f} µs amortised per model-step)"
+    )

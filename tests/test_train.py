@@ -1,0 +1,108 @@
+"""The vmapped trainer computes what the writeup's own loop computes, run by run."""
+
+import dataclasses
+
+import jax
+import numpy as np
+import pytest
+
+from harness.config import CORRECTED, WRITEUP_DROPOUT_RATES
+from harness.models import MLP
+from harness.train import chunk_length, train_runs
+from harness.writeup_loop import MLPDropout, train_one_run
+from tests.conftest import TINY_WIDTHS, tiny_config
+
+TOL = dict(rtol=1e-4, atol=1e-5)
+
+
+def assert_same_network(ours: dict, theirs: dict, x) -> None:
+    """Same function (eval-mode logits) and same weights, except what BatchNorm makes arbitrary.
+
+    BatchNorm subtracts the batch mean, so the Dense biases feeding it get a zero
+    gradient up to float32 rounding, and Adam (which divides by the gradient's
+    scale) turns that rounding noise into steps of size ~lr: those biases, and the
+    running means that absorb them, drift differently in any two implementations
+    without changing what the network computes. Everything else must agree.
+    """
+    def compare(path, a, b):
+        name = jax.tree_util.keystr(path)
+        feeds_batchnorm = "Dense" in name and "Dense_4" not in name and name.endswith("['bias']")
+        if feeds_batchnorm or name.endswith("['mean']"):
+            return
+        np.testing.assert_allclose(a, b, **TOL, err_msg=name)
+
+    jax.tree_util.tree_map_with_path(compare, ours, theirs)
+    model = MLP(widths=TINY_WIDTHS)
+    np.testing.assert_allclose(
+        model.apply(ours, x, train=False)[0], model.apply(theirs, x, train=False)[0], rtol=1e-2, atol=1e-2
+    )
+
+
+@pytest.fixture(scope="module")
+def two_seeds(tiny_data):
+    config = tiny_config(epochs=2, seeds=2)
+    return config, train_runs(config, tiny_data, config.tier.seeds())
+
+
+@pytest.mark.parametrize("variant, rates", [("baseline", (0.0,) * 4), ("dropout", WRITEUP_DROPOUT_RATES)])
+def test_each_run_equals_the_writeups_loop(two_seeds, tiny_data, variant, rates):
+    config, runs = two_seeds
+    for s, seed in enumerate(runs.seeds):
+        state, batch_stats, history = train_one_run(
+            MLPDropout(rates=rates, widths=TINY_WIDTHS), seed, *tiny_data, epochs=config.tier.epochs
+        )
+        ours = runs.network(variant, s)
+        assert_same_network(ours, {"params": state.params, "batch_stats": batch_stats}, tiny_data.test_x)
+        np.testing.assert_allclose(runs.curve("train_accuracy", variant)[s], np.asarray(history)[:, 0], atol=1e-6)
+        np.testing.assert_allclose(runs.curve("test_accuracy", variant)[s], np.asarray(history)[:, 1], atol=1e-6)
+
+
+def test_a_run_is_the_same_alone_or_beside_others(two_seeds, tiny_data):
+    config, together = two_seeds
+    alone = train_runs(config, tiny_data, together.seeds[1:])
+    for name, curve in alone.curves.items():
+        np.testing.assert_allclose(curve[:, 0], together.curves[name][:, 1], **TOL, err_msg=name)
+    for name, final in alone.final.items():
+        np.testing.assert_allclose(final[:, 0], together.final[name][:, 1], **TOL, err_msg=name)
+
+
+def test_same_configuration_gives_the_same_numbers(two_seeds, tiny_data):
+    config, first = two_seeds
+    again = train_runs(config, tiny_data, first.seeds)
+    for name in first.curves:
+        np.testing.assert_array_equal(first.curves[name], again.curves[name], err_msg=name)
+    jax.tree_util.tree_map(np.testing.assert_array_equal, first.params, again.params)
+
+
+def test_both_variants_start_from_the_same_network(two_seeds):
+    _, runs = two_seeds
+    for name in ("train_accuracy", "test_accuracy", "test_active_count", "train_relu_mean"):
+        np.testing.assert_array_equal(runs.curves[name][0, :, 0], runs.curves[name][1, :, 0], err_msg=name)
+
+
+def test_summaries_have_the_documented_shapes(two_seeds):
+    config, runs = two_seeds
+    epochs, layers = config.tier.epochs + 1, len(TINY_WIDTHS)
+    assert runs.curves["train_accuracy"].shape == (2, 2, epochs)
+    assert runs.curves["test_active_count"].shape == (2, 2, epochs, layers)
+    assert runs.final["test_positive_hist"].shape == (2, 2, layers, config.hist_bins)
+    assert runs.final["test_correct"].shape == (2, 2, 20)
+    # Every positive activation lands in the histogram (overflow in the last bin).
+    active = runs.curves["test_active_count"][:, :, -1].sum(-1) * 20
+    np.testing.assert_allclose(runs.final["test_positive_hist"].sum((-1, -2)), active, rtol=1e-5)
+
+
+def test_corrected_protocol_changes_dropout_but_not_the_baseline(two_seeds, tiny_data):
+    config, writeup = two_seeds
+    corrected = train_runs(dataclasses.replace(config, protocol=CORRECTED), tiny_data, writeup.seeds)
+    # Same data here, so only the dropout keys differ: the baseline has none.
+    np.testing.assert_allclose(corrected.curves["train_loss"][0], writeup.curves["train_loss"][0], **TOL)
+    assert not np.allclose(corrected.curves["train_loss"][1, :, 1:], writeup.curves["train_loss"][1, :, 1:])
+
+
+def test_progress_is_reported_per_chunk(tiny_data):
+    config = tiny_config(epochs=4, seeds=1)
+    seen = []
+    train_runs(config, tiny_data, config.tier.seeds(), progress=seen.append)
+    assert seen == [4] and chunk_length(4) == 4
+    assert chunk_length(200) == 10 and chunk_length(7) == 7 and chunk_length(22) == 2
