@@ -123,6 +123,9 @@ def provenance(ev: Evidence | None, session_seconds: float) -> dict[str, Any]:
         "versions": {name: _version(name) for name in LIBRARIES},
         "devices": [str(d) for d in jax.devices()],
         "wall_seconds": {"session": round(session_seconds, 1)},
+        # Filled in below when the tier's evidence was gathered (absent: the data or training failed).
+        "dataset_digest": None,
+        "cache_keys": {},
     }
     if ev is not None:
         facts |= {

@@ -41,6 +41,27 @@ class MLPDropout(nn.Module):
         return x, outputs
 
 
+# Module level (not inside train_one_run as in the notebook) so that runs of
+# equal models share one compilation; the computation is the notebook's.
+@jax.jit
+def _train_step(state, batch_stats, images, labels, rng):
+    def loss_fn(params):
+        (logits, _), updated = state.apply_fn(
+            {"params": params, "batch_stats": batch_stats}, images, train=True, rng=rng, mutable=["batch_stats"]
+        )
+        loss = optax.softmax_cross_entropy(logits, jax.nn.one_hot(labels, NUM_CLASSES)).mean()
+        return loss, updated["batch_stats"]
+
+    grads, batch_stats = jax.grad(loss_fn, has_aux=True)(state.params)
+    return state.apply_gradients(grads=grads), batch_stats
+
+
+@jax.jit
+def _accuracy(state, batch_stats, images, labels):
+    logits, _ = state.apply_fn({"params": state.params, "batch_stats": batch_stats}, images, train=False)
+    return jnp.mean(jnp.argmax(logits, -1) == labels)
+
+
 def train_one_run(
     model: MLPDropout,
     seed: int,
@@ -62,25 +83,8 @@ def train_one_run(
     )
     batch_stats = variables["batch_stats"]
 
-    @jax.jit
-    def train_step(state, batch_stats, images, labels, rng):
-        def loss_fn(params):
-            (logits, _), updated = state.apply_fn(
-                {"params": params, "batch_stats": batch_stats}, images, train=True, rng=rng, mutable=["batch_stats"]
-            )
-            loss = optax.softmax_cross_entropy(logits, jax.nn.one_hot(labels, NUM_CLASSES)).mean()
-            return loss, updated["batch_stats"]
-
-        grads, batch_stats = jax.grad(loss_fn, has_aux=True)(state.params)
-        return state.apply_gradients(grads=grads), batch_stats
-
-    @jax.jit
-    def accuracy(state, batch_stats, images, labels):
-        logits, _ = state.apply_fn({"params": state.params, "batch_stats": batch_stats}, images, train=False)
-        return jnp.mean(jnp.argmax(logits, -1) == labels)
-
     def eval_both():
-        return (float(accuracy(state, batch_stats, train_x, train_y)), float(accuracy(state, batch_stats, test_x, test_y)))
+        return (float(_accuracy(state, batch_stats, train_x, train_y)), float(_accuracy(state, batch_stats, test_x, test_y)))
 
     history = [eval_both()] if evaluate else []
     num_train = train_x.shape[0]
@@ -89,7 +93,7 @@ def train_one_run(
         permutation = jax.random.permutation(sub_rng, num_train)
         train_x, train_y = train_x[permutation], train_y[permutation]
         for i in range(0, num_train, batch_size):
-            state, batch_stats = train_step(
+            state, batch_stats = _train_step(
                 state, batch_stats, train_x[i : i + batch_size], train_y[i : i + batch_size], sub_rng
             )
         if evaluate:

@@ -10,7 +10,7 @@ from harness.config import CORRECTED, WRITEUP_DROPOUT_RATES
 from harness.models import MLP
 from harness.train import chunk_length, train_runs
 from harness.writeup_loop import MLPDropout, train_one_run
-from tests.conftest import NUM_TEST, NUM_TRAIN, TINY_WIDTHS, tiny_config
+from tiny_problem import NUM_TEST, NUM_TRAIN, TINY_WIDTHS, tiny_config
 
 TOL = dict(rtol=1e-4, atol=1e-5)
 
@@ -60,13 +60,14 @@ def test_each_run_equals_the_writeups_loop(two_seeds, tiny_data, variant, rates)
                                    atol=1 / NUM_TEST + 1e-6)
 
 
-def test_a_run_is_the_same_alone_or_beside_others(two_seeds, tiny_data):
+def test_a_run_does_not_depend_on_its_neighbours(two_seeds, tiny_data):
+    """Runs are independent under vmap: listing the seeds the other way round swaps the results."""
     config, together = two_seeds
-    alone = train_runs(config, tiny_data, together.seeds[1:])
-    for name, curve in alone.curves.items():
-        np.testing.assert_allclose(curve[:, 0], together.curves[name][:, 1], **TOL, err_msg=name)
-    for name, final in alone.final.items():
-        np.testing.assert_allclose(final[:, 0], together.final[name][:, 1], **TOL, err_msg=name)
+    swapped = train_runs(config, tiny_data, together.seeds[::-1])
+    for name, curve in swapped.curves.items():
+        np.testing.assert_allclose(curve[:, ::-1], together.curves[name], **TOL, err_msg=name)
+    for name, final in swapped.final.items():
+        np.testing.assert_allclose(final[:, ::-1], together.final[name], **TOL, err_msg=name)
 
 
 def test_same_configuration_gives_the_same_numbers(two_seeds, tiny_data):
@@ -103,9 +104,13 @@ def test_corrected_protocol_changes_dropout_but_not_the_baseline(two_seeds, tiny
     assert not np.allclose(corrected.curves["train_loss"][1, :, 1:], writeup.curves["train_loss"][1, :, 1:])
 
 
-def test_progress_is_reported_per_chunk(tiny_data):
-    config = tiny_config(epochs=4, seeds=1)
+def test_progress_is_reported_per_chunk(two_seeds, tiny_data):
+    config, runs = two_seeds
     seen = []
-    train_runs(config, tiny_data, config.tier.seeds(), progress=seen.append)
-    assert seen == [4] and chunk_length(4) == 4
-    assert chunk_length(200) == 10 and chunk_length(7) == 7 and chunk_length(22) == 2
+    again = train_runs(config, tiny_data, runs.seeds, progress=seen.append)
+    assert seen == [config.tier.epochs]
+    assert again.compile_seconds == 0.0  # the same configuration and shapes reuse the compiled program
+
+
+def test_chunks_divide_the_epochs():
+    assert chunk_length(200) == 10 and chunk_length(7) == 7 and chunk_length(22) == 2 and chunk_length(3) == 3

@@ -1,0 +1,90 @@
+"""Run cache: hit, miss, damaged entry, wrong key, forced retraining, atomic writes."""
+
+import shutil
+
+import numpy as np
+import pytest
+
+from harness import cache
+from harness.runs import TierData, get_runs
+from tiny_problem import NUM_TEST, NUM_TRAIN, tiny_config
+
+
+@pytest.fixture
+def tier_data(tiny_data) -> TierData:
+    return TierData(
+        dataset=tiny_data,
+        train_indices=np.arange(NUM_TRAIN),
+        test_indices=np.arange(NUM_TEST),
+        source_digest="synthetic",
+        raw_train_images=np.zeros((NUM_TRAIN, 3072), np.uint8),
+        raw_train_labels=np.zeros(NUM_TRAIN, np.int32),
+    )
+
+
+def assert_same_runs(a, b):
+    assert a.config == b.config and a.seeds == b.seeds
+    for name in a.curves:
+        np.testing.assert_array_equal(a.curves[name], b.curves[name], err_msg=name)
+    for name in a.final:
+        np.testing.assert_array_equal(a.final[name], b.final[name], err_msg=name)
+    np.testing.assert_array_equal(a.params["Dense_0"]["kernel"], b.params["Dense_0"]["kernel"])
+
+
+def test_miss_trains_then_hit_loads_the_same_numbers(tmp_path, tier_data):
+    config = tiny_config()
+    trained, key = get_runs(config, tier_data, cache_dir=tmp_path)
+    loaded, same_key = get_runs(config, tier_data, cache_dir=tmp_path)
+    assert key == same_key
+    assert trained.meta["cache"] == "miss" and loaded.meta["cache"] == "hit"
+    assert_same_runs(trained, loaded)
+    assert [p.name for p in (tmp_path / "runs").iterdir()] == [f"{key}.npz"]  # no temporary files left
+
+
+def test_key_covers_what_decides_the_runs(tier_data):
+    config = tiny_config()
+    key = config.key("digest", "1")
+    assert key != tiny_config(seeds=3).key("digest", "1")
+    assert key != config.key("other digest", "1")
+    assert key != config.key("digest", "2")
+
+
+@pytest.mark.parametrize("damage", ["truncate", "garbage", "wrong key"])
+def test_a_damaged_entry_is_retrained_with_a_warning(tmp_path, tier_data, damage):
+    config = tiny_config()
+    first, key = get_runs(config, tier_data, cache_dir=tmp_path)
+    path = cache.entry_path(tmp_path, key)
+    if damage == "truncate":
+        path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    elif damage == "garbage":
+        raw = bytearray(path.read_bytes())
+        raw[len(raw) // 3 : len(raw) // 3 + 64] = b"\x00" * 64
+        path.write_bytes(bytes(raw))
+    else:  # an intact entry written for another key, filed under this one, must not be trusted
+        shutil.move(cache.save(tmp_path, "another-key", first), path)
+    with pytest.warns(cache.CacheWarning, match="retraining"):
+        again, _ = get_runs(config, tier_data, cache_dir=tmp_path)
+    assert again.meta["cache"] == "miss"
+    assert cache.load(tmp_path, key) is not None  # rewritten intact
+
+
+def test_retrain_forces_training(tmp_path, tier_data):
+    config = tiny_config()
+    get_runs(config, tier_data, cache_dir=tmp_path)
+    again, _ = get_runs(config, tier_data, cache_dir=tmp_path, retrain=True)
+    assert again.meta["cache"] == "retrained"
+
+
+def test_a_failed_write_leaves_the_old_entry_and_no_temporary_file(tmp_path, tier_data, monkeypatch):
+    config = tiny_config()
+    runs, key = get_runs(config, tier_data, cache_dir=tmp_path)
+    before = cache.entry_path(tmp_path, key).read_bytes()
+
+    def broken_savez(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(np, "savez", broken_savez)
+    with pytest.raises(OSError, match="disk full"):
+        cache.save(tmp_path, key, runs)
+    assert cache.entry_path(tmp_path, key).read_bytes() == before
+    assert [p.name for p in (tmp_path / "runs").iterdir()] == [f"{key}.npz"]
