@@ -6,7 +6,9 @@ from harness import figures, stats, writeup
 from fixtures.claim_check import per_seed
 
 CLAIM = "C1"
-SMOKE_XFAIL = None
+SMOKE_XFAIL = (
+    'smoke (5,000 images, 20 epochs, 5 seeds): dropout +0.033 test accuracy [95% CI +0.016, +0.050], p=0.0029 but Holm p=0.056 over the 37-hypothesis family: INCONCLUSIVE (about 7 seeds would settle it)'
+)
 
 
 def final_test_accuracy(ev) -> tuple[np.ndarray, np.ndarray]:

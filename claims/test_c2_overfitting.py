@@ -6,7 +6,9 @@ from harness import figures, stats, writeup
 from fixtures.claim_check import per_seed
 
 CLAIM = "C2"
-SMOKE_XFAIL = None
+SMOKE_XFAIL = (
+    'smoke: the gap part holds (baseline gap 0.36 larger, Holm p=7e-6) but after 20 epochs on 5,000 images the baseline reaches only 0.928 training accuracy, not 99% (C2.train99 REFUTED)'
+)
 
 # "reaching a training accuracy of 99%": the writeup's 0.9921 is reported as 99%,
 # so any accuracy that rounds to 99% or more (>= 0.985) reaches it.

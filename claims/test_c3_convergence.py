@@ -6,7 +6,9 @@ from harness import figures, stats, writeup
 from fixtures.claim_check import per_seed
 
 CLAIM = "C3"
-SMOKE_XFAIL = None
+SMOKE_XFAIL = (
+    'smoke: both models are still climbing after 20 epochs; epochs to reach 90% of the final training accuracy differ by -0.2 [-1.6, +1.2] (dropout minus baseline): INCONCLUSIVE'
+)
 
 # A run has converged once its training accuracy first reaches this fraction of
 # its own final value.

@@ -5,7 +5,9 @@ import numpy as np
 from harness import figures, stats
 
 CLAIM = "C4"
-SMOKE_XFAIL = None
+SMOKE_XFAIL = (
+    'smoke: layers 0 and 3 hold; layer 1 (-0.66 active neurons, Holm p=0.075), layer 2 end (-0.13, p=0.34) and layer 2 start (TOST Holm p=0.10) are INCONCLUSIVE after 20 epochs'
+)
 
 # "similar": the two counts within 10% of each other (ratio in [1/1.1, 1.1]),
 # tested on the log ratio so the margin is symmetric.

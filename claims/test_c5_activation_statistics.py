@@ -6,7 +6,9 @@ from scipy import stats as scipy_stats
 from harness import stats
 
 CLAIM = "C5"
-SMOKE_XFAIL = None
+SMOKE_XFAIL = (
+    "smoke: the baseline's layer-0 activation mean DEcreases over 20 epochs (slope -0.0016/epoch, REFUTED); layers 1-2 'stabilise' parts are INCONCLUSIVE; only layer 3 behaves as the writeup says"
+)
 
 STATISTICS = {"mean": "train_relu_mean", "std": "train_relu_std"}
 

@@ -7,7 +7,9 @@ from harness.probes import MC_SAMPLES
 from fixtures.claim_check import per_seed
 
 CLAIM = "C7"
-SMOKE_XFAIL = None
+SMOKE_XFAIL = (
+    'smoke: single sub-networks fall short (-0.062) and averaging helps (+0.057), but with 1,000 test images the 64-sample average is within 0.01 of the deterministic network only at TOST Holm p=0.93: INCONCLUSIVE'
+)
 
 # "approaches": the averaged ensemble within 1 accuracy point of the deterministic
 # network -- a third of the 3-point dropout effect the writeup reports (C1).

@@ -6,7 +6,9 @@ from harness import figures, stats
 from harness.probes import NOISE_LEVELS
 
 CLAIM = "C9"
-SMOKE_XFAIL = None
+SMOKE_XFAIL = (
+    'smoke: at noise 0.1 x input std dropout keeps +0.004 [-0.015, +0.023] more of its clean accuracy than the baseline: INCONCLUSIVE (about 210 seeds would settle it)'
+)
 
 # "small": Gaussian noise with a tenth of the inputs' spread.
 SMALL = 0.1
