@@ -66,7 +66,7 @@ class Sizes:
 
 
 BACKEND = jax.default_backend()
-SIZES = Sizes(50_000, 10_000, 3, 8) if BACKEND == "gpu" else Sizes(2048, 512, 2, 2)
+SIZES = Sizes(50_000, 10_000, 3, 8) if BACKEND == "gpu" else Sizes(2048, 512, 4, 2)
 CONFIG = RunConfig(protocol=WRITEUP, tier=Tier("benchmark", epochs=SIZES.epochs, num_seeds=SIZES.num_seeds))
 BATCH = CONFIG.protocol.batch_size
 
