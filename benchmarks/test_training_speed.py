@@ -28,8 +28,7 @@ Both sides are reported in µs per model-step with compilation excluded:
   `harness_timing_reliable: false` and a warning is printed.
 - writeup: the wall time of an E-epoch call less that of an epochs=0 call
   (initialisation and the epoch-0 evaluation), each less any compilation inside it
-  (`writeup_compile_inside_timed_seconds`: nonzero while `train_one_run` builds a
-  new optimizer, a static part of its TrainState, and so recompiles on every call).
+  (`writeup_compile_inside_timed_seconds`, zero once warm).
   It excludes the epoch-0 evaluation and the final summaries the harness includes:
   the ratio is conservative.
 

@@ -10,6 +10,7 @@ trainer with it number for number, and the benchmarks time the trainer against i
 
 from __future__ import annotations
 
+import functools
 from typing import Sequence
 
 import jax
@@ -39,6 +40,12 @@ class MLPDropout(nn.Module):
             x = nn.Dropout(rate=rate, deterministic=not train)(x, rng=rng)
         x = nn.Dense(NUM_CLASSES)(x)
         return x, outputs
+
+
+@functools.lru_cache(maxsize=None)
+def _adam(learning_rate: float) -> optax.GradientTransformation:
+    """One optimizer object per rate: it is part of the jitted step's static state."""
+    return optax.adam(learning_rate)
 
 
 # Module level (not inside train_one_run as in the notebook) so that runs of
@@ -78,9 +85,7 @@ def train_one_run(
     """The notebook's loop for one model: (final state, batch stats, [(train acc, test acc)] per epoch 0..E)."""
     rng = jax.random.PRNGKey(seed)
     variables = model.init(rng, jnp.ones((32, train_x.shape[1])), train=True, rng=rng)
-    state = train_state.TrainState.create(
-        apply_fn=model.apply, params=variables["params"], tx=optax.adam(learning_rate)
-    )
+    state = train_state.TrainState.create(apply_fn=model.apply, params=variables["params"], tx=_adam(learning_rate))
     batch_stats = variables["batch_stats"]
 
     def eval_both():
