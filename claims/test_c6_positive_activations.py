@@ -1,6 +1,5 @@
 """C6: dropout's positive activations are less spread out, sparser and smaller."""
 
-import numpy as np
 
 from harness import stats
 

@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 import warnings
 import zipfile
 from pathlib import Path
@@ -22,6 +20,7 @@ from pathlib import Path
 import numpy as np
 from flax import traverse_util
 
+from harness.atomic import write_atomically
 from harness.config import RunConfig
 from harness.train import RunSet
 
@@ -68,16 +67,9 @@ def save(cache_dir: Path, key: str, run_set: RunSet) -> Path:
         "meta": run_set.meta,
         "digests": {name: _digest(a) for name, a in arrays.items()},
     }
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{key[:12]}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays, **{MANIFEST: np.frombuffer(json.dumps(manifest).encode(), np.uint8)})
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomically(path, lambda f: np.savez(
+        f, **arrays, **{MANIFEST: np.frombuffer(json.dumps(manifest).encode(), np.uint8)}
+    ))
     return path
 
 

@@ -18,18 +18,19 @@ import io
 import os
 import pickle
 import tarfile
-import tempfile
 import urllib.request
 import warnings
 import zipfile
 import zlib
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO, NamedTuple
 
 import numpy as np
 from tqdm import tqdm
+
+from harness.atomic import write_atomically
 
 OFFICIAL_URL = "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"
 # The md5 published next to the official download; it only guards the download
@@ -207,24 +208,7 @@ def _download(url: str, destination: Path, expected_md5: str) -> None:
                 f"--cifar10=PATH or {ENV_VAR}=PATH to it."
             )
 
-    _write_atomically(destination, fetch_and_check)
-
-
-def _write_atomically(destination: Path, write: Callable[[BinaryIO], None]) -> None:
-    """Write through a temp file in the same folder, then rename.
-
-    Readers never see a partial file, and a failed or interrupted write leaves
-    nothing behind (the temp file is removed).
-    """
-    destination.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp_name = tempfile.mkstemp(dir=destination.parent, prefix=f".{destination.name}.", suffix=".part")
-    try:
-        with os.fdopen(handle, "wb") as out:
-            write(out)
-        os.replace(temp_name, destination)
-    except BaseException:
-        Path(temp_name).unlink(missing_ok=True)
-        raise
+    write_atomically(destination, fetch_and_check)
 
 
 # --------------------------------------------------------------------------- loading
@@ -444,7 +428,7 @@ def _cache_batches(cache_file: Path, batches: Mapping[str, _Batch]) -> None:
         arrays[f"{name}.data"] = batches[name].data
         arrays[f"{name}.labels"] = batches[name].labels
     try:
-        _write_atomically(cache_file, lambda out: np.savez(out, **arrays))
+        write_atomically(cache_file, lambda out: np.savez(out, **arrays))
     except OSError as error:
         warnings.warn(
             f"Could not cache decoded CIFAR-10 at {cache_file} ({error}); every load will decode the source again. "

@@ -55,8 +55,6 @@ import dataclasses
 import io
 import json
 import math
-import os
-import tempfile
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -64,6 +62,8 @@ import jinja2
 import numpy as np
 from matplotlib.figure import Figure
 from PIL import Image
+
+from harness.atomic import write_atomically
 
 DPI = 100
 TEMPLATE = "evidence.html.j2"
@@ -178,22 +178,6 @@ def _environment() -> jinja2.Environment:
 # --------------------------------------------------------------------------- writing
 
 
-def _write_atomically(path: Path, text: str) -> None:
-    """Write through a temp file in the same folder, then `os.replace`: readers
-    see the old file or the new one, and a failed write leaves no temp file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as out:
-            out.write(text)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(temp_name, path)
-    except BaseException:
-        Path(temp_name).unlink(missing_ok=True)
-        raise
-
-
 def write_report(evidence: Mapping[str, Any], figures: Mapping[str, Figure], html_path: Path, json_path: Path) -> None:
     """Write `json_path` and the self-contained `html_path` from `evidence`
     (schema in this module's docstring), embedding `figures` by name; the
@@ -207,5 +191,5 @@ def write_report(evidence: Mapping[str, Any], figures: Mapping[str, Figure], htm
         images=_embed(figures),
         other_figures=[name for name in figures if name not in referenced],
     )
-    _write_atomically(Path(json_path), json_text)
-    _write_atomically(Path(html_path), html_text)
+    write_atomically(Path(json_path), lambda out: out.write(json_text.encode("utf-8")))
+    write_atomically(Path(html_path), lambda out: out.write(html_text.encode("utf-8")))

@@ -1,6 +1,5 @@
 """Post-training probes (C7-C10) agree with the trainer and with direct computation."""
 
-import jax
 import numpy as np
 import pytest
 

@@ -20,7 +20,7 @@ import pytest
 from matplotlib.figure import Figure
 from scipy import stats
 
-from harness import figures, report
+from harness import atomic, figures, report
 
 EPOCHS, LAYERS, BINS = 6, 4, 12
 
@@ -255,7 +255,7 @@ def test_failed_write_keeps_the_old_report_and_leaves_no_temp_file(tmp_path, mon
     def refuse(src, dst):
         raise OSError("disk full")
 
-    monkeypatch.setattr(report.os, "replace", refuse)
+    monkeypatch.setattr(atomic.os, "replace", refuse)
     with pytest.raises(OSError, match="disk full"):
         report.write_report(evidence | {"title": "changed"}, {}, html_path, json_path)
     assert html_path.read_text() == before
