@@ -43,9 +43,10 @@ def assemble(
     """(evidence dict as documented in report.py, figures by name)."""
     figs: dict[str, Figure] = {}
     claims = []
-    for claim_id in sorted(set(collected) | set(checks), key=lambda c: int(c[1:])):
+    for claim_id in writeup.CLAIMS:  # every claim of the writeup, run or not
         check = checks.get(claim_id)
-        outcome, reason = outcomes.get(claim_id, ("not run", "the session ended before this claim ran"))
+        not_run = "the session ended before this claim ran" if claim_id in collected else "not selected in this session"
+        outcome, reason = outcomes.get(claim_id, ("not run", not_run))
         claim = writeup.CLAIMS[claim_id]
         own = dict(check.figures) if check else {}
         figs |= own
@@ -135,6 +136,7 @@ def provenance(ev: Evidence | None, session_seconds: float) -> dict[str, Any]:
             "cache_keys": {"runs": ev.cache_key},
             "cache": ev.runs.meta.get("cache", ""),
             "trained_on": ev.runs.meta.get("devices", []),
+            "peak_device_memory_bytes": ev.runs.meta.get("peak_device_memory_bytes"),
         }
         facts["wall_seconds"] |= {
             "compile (when trained)": round(ev.runs.compile_seconds, 1),

@@ -96,6 +96,13 @@ def get_runs(
         "devices": [str(d) for d in jax.devices()],
         "num_train": int(data.dataset.train_x.shape[0]),
         "num_test": int(data.dataset.test_x.shape[0]),
+        "peak_device_memory_bytes": peak_device_memory(),
     }
     cache.save(cache_dir, key, run_set)
     return run_set, key
+
+
+def peak_device_memory() -> int | None:
+    """Largest peak bytes in use over the devices, where the backend reports it (GPUs do, CPUs do not)."""
+    peaks = [(d.memory_stats() or {}).get("peak_bytes_in_use") for d in jax.devices()]
+    return max((p for p in peaks if p is not None), default=None)
