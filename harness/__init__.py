@@ -2,17 +2,21 @@
 
 The flow, one module per step:
 
-    data.py        CIFAR-10 on disk -> verified uint8 arrays (+ subsets, normalisation)
-    config.py      protocols and tiers as plain data
-    models.py      the writeup's baseline and dropout MLPs
-    train.py       one jitted program: every seed x variant, on-device summaries
-    cache.py       runs on disk, keyed by everything that decides them
-    runs.py        "give me the runs for this tier": cache hit or train
-    probes.py      post-training measurements on the final networks (C7-C10)
-    stats.py       paired tests, equivalence, Holm, verdicts
-    reference.py   the writeup's reported numbers and prediction intervals
-    figures.py     matplotlib figures from the summaries
-    report.py      evidence.json + one self-contained evidence.html
+    data.py             CIFAR-10 on disk -> verified uint8 arrays (+ subsets, normalisation)
+    config.py           protocols and tiers as plain data
+    models.py           the writeup's baseline and dropout MLPs
+    train.py            one jitted program: every seed x variant (summaries.py: what each run reports)
+    cache.py, runs.py   runs on disk keyed by everything that decides them; "the runs of this tier"
+    probes.py           measurements on the trained networks (claims C7-C10)
+    evidence.py         everything a tier's claims are decided from
+    stats.py            paired tests, equivalence, trends, Holm, verdicts
+    writeup.py          the writeup's quotes and numbers; prediction intervals for them
+    figures.py          matplotlib figures from the summaries
+    evidence_report.py  what goes into the report; report.py renders it; browser.py checks it
+
+writeup_loop.py transcribes the writeup's own training loop: the oracle the
+trainer is tested against and the baseline it is benchmarked against.
+atomic.py holds the one atomic file writer.
 """
 
 HARNESS_VERSION = "1"
