@@ -88,9 +88,10 @@ def figure_to_data_uri(fig: Figure, dpi: int = DPI) -> str:
 
 def _embed(figures: Mapping[str, Figure]) -> dict[str, dict[str, Any]]:
     """Render every figure once (a figure shown in several sections is encoded
-    once), then clear it: these OO figures belong to no pyplot manager, so
-    clearing is what releases their artists. A figure that fails to render is
-    recorded with its error, shown in its place: the report is still written."""
+    once). Figures are left intact: the session writes the report more than
+    once (the browser check, then the final report) from the same claim
+    figures. A figure that fails to render is recorded with its error, shown
+    in its place: the report is still written."""
     embedded: dict[str, dict[str, Any]] = {}
     for name, fig in figures.items():
         try:
@@ -98,8 +99,6 @@ def _embed(figures: Mapping[str, Figure]) -> dict[str, dict[str, Any]]:
             embedded[name] = {"uri": figure_to_data_uri(fig), "width": width, "height": height, "title": fig.get_suptitle()}
         except Exception as error:  # noqa: BLE001 -- any drawing error must not cost the whole report
             embedded[name] = {"error": f"{type(error).__name__}: {error}"}
-        finally:
-            fig.clear()
     return embedded
 
 
@@ -181,7 +180,7 @@ def _environment() -> jinja2.Environment:
 def write_report(evidence: Mapping[str, Any], figures: Mapping[str, Figure], html_path: Path, json_path: Path) -> None:
     """Write `json_path` and the self-contained `html_path` from `evidence`
     (schema in this module's docstring), embedding `figures` by name; the
-    figures are cleared afterwards. Folders are created as needed."""
+    figures are left as they were. Folders are created as needed."""
     facts = json_safe(evidence)
     # Render everything before writing anything, so a failure leaves the old pair intact.
     json_text = json.dumps(facts, indent=2, allow_nan=False, ensure_ascii=False)

@@ -1,8 +1,14 @@
 """What goes into the report when a session is cut short or runs only some claims."""
 
+import base64
+import io
 import json
+import re
 
-from harness import report
+import numpy as np
+from PIL import Image
+
+from harness import figures, report
 from harness.evidence_report import assemble
 from harness.writeup import CLAIMS
 
@@ -23,3 +29,22 @@ def test_every_claim_is_listed_and_the_missing_ones_are_marked_not_run(tmp_path)
     report.write_report(evidence, figures, html, js)  # a report is written even with no evidence at all
     assert json.loads(js.read_text())["claims"][1]["outcome"] == "not run"
     assert "claim-C10" in html.read_text()
+
+
+def test_writing_twice_embeds_the_same_figures(tmp_path):
+    """The session writes the report for the browser check and again at the end, from the same figures."""
+
+    evidence, _ = assemble(tier="smoke", evidence=None, checks={}, collected=[], outcomes={},
+                           interrupted=False, session_seconds=1.0)
+    figs = {"dots": figures.paired_dots(np.array([[0.5, 0.6, 0.55], [0.6, 0.65, 0.6]]), "accuracy", "paired")}
+    first, second = tmp_path / "a.html", tmp_path / "b.html"
+    report.write_report(evidence, figs, first, tmp_path / "a.json")
+    report.write_report(evidence, figs, second, tmp_path / "b.json")
+    first_png, second_png = (_embedded_image(p) for p in (first, second))
+    assert first_png.std() > 10  # a drawn figure, not a blank canvas
+    assert np.abs(first_png - second_png).mean() < 1.0  # the second rendering shows the same figure
+
+
+def _embedded_image(html_path):
+    uri = re.search(r'src="data:image/png;base64,([^"]+)"', html_path.read_text()).group(1)
+    return np.asarray(Image.open(io.BytesIO(base64.b64decode(uri))).convert("L"), dtype=float)
