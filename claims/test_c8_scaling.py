@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from harness import stats
+from harness import figures, stats
 from harness.probes import EXPECTATION_SAMPLES
 from fixtures.claim_check import per_seed
 
@@ -57,5 +57,8 @@ def test_c8_scaling_conventions_agree(claim):
         "conversion: max |logit difference| / max |logit| per seed": per_seed(p.conversion_max_error),
         "conversion: identical predictions per seed": per_seed(p.conversion_agreement),
     }
+    claim.figures["C8_expectation_bias"] = figures.expectation_bias(
+        p.expectation_bias, p.expectation_noise, EXPECTATION_MARGIN
+    )
     assert exact, f"The two conventions do not compute the same function: {claim.details}"
     claim.assert_supported()

@@ -304,3 +304,26 @@ def perturbation(sigmas: np.ndarray, accuracy: np.ndarray) -> Figure:
     _plot_variants(ax, np.asarray(sigmas, dtype=float), accuracy)
     ax.set(xlabel="input noise σ", ylabel="test accuracy")
     return _finish(fig, "Robustness to input perturbation", _variant_handles() + _band_handles(accuracy.shape[1]))
+
+
+def expectation_bias(bias: np.ndarray, noise: np.ndarray, margin: float) -> Figure:
+    """Relative bias of the train-time mean against the test-time output per dropout layer, (S, L),
+    with +-2 sampling standard errors (S, L) and the equivalence margin as references."""
+    bias = _require(bias, "bias", 2, variants=False)
+    noise = _require(noise, "noise", 2, variants=False)
+    layers = np.arange(bias.shape[1])
+    fig = Figure(figsize=(6.5, 4.2), layout="constrained")
+    ax = _grid(fig, 1, 1)[0, 0]
+    two_se = 2 * noise.mean(axis=0)
+    ax.fill_between(layers, -two_se, two_se, color="0.85", label="±2 sampling s.e.")
+    for bound in (-margin, margin):
+        ax.axhline(bound, color="0.3", ls="--", lw=1)
+    _plot_seeds(ax, layers, bias, VARIANT_COLORS[1], per_seed=True)
+    ax.set_xticks(layers, [f"Dropout_{layer}" for layer in layers])
+    ax.set(ylabel="(E[train output] - test output) / test output")
+    handles = [
+        Line2D([], [], color=VARIANT_COLORS[1], lw=1.8, label="relative bias"),
+        Patch(color="0.85", label="±2 sampling s.e."),
+        Line2D([], [], color="0.3", ls="--", label=f"equivalence margin ±{margin:g}"),
+    ]
+    return _finish(fig, "Train-time expectation vs test-time scaling", handles + _band_handles(bias.shape[0]))

@@ -51,6 +51,7 @@ def _figure_builders(seeds: int) -> dict[str, tuple[Callable[[], Figure], int]]:
         "c1_final_test": (lambda: figures.paired_dots(paired, "test accuracy", "C1: final test accuracy"), 1),
         "mc_dropout": (lambda: figures.mc_dropout(np.array([1, 2, 4, 8]), rng.uniform(0.4, 0.5, (seeds, 4)), rng.uniform(0.5, 0.55, seeds), rng.uniform(0.3, 0.4, seeds)), 1),
         "perturbation": (lambda: figures.perturbation(np.array([0.0, 0.1, 0.2]), rng.uniform(0.3, 0.5, (2, seeds, 3))), 1),
+        "expectation_bias": (lambda: figures.expectation_bias(rng.normal(0, 1e-3, (seeds, 4)), np.full((seeds, 4), 1e-3), 0.01), 1),
         "c10_coadaptation": (lambda: figures.per_layer_paired(rng.normal(0, 1, (2, seeds, LAYERS)), "correlation", "C10: co-adaptation"), 1),
     }
 
@@ -239,7 +240,7 @@ def test_every_figure_is_embedded_as_png_and_nothing_is_fetched(written) -> None
     page = _Elements(html_path.read_text())
     sources = [attrs["src"] for attrs in page.with_tag("img")]
     shown = [name for claim in evidence["claims"] for name in claim["figures"] if name in _figure_builders(1)]
-    shown += WRITEUP_FIGURES + ["mc_dropout", "perturbation"]  # the last two: referenced nowhere, shown under "Other figures"
+    shown += WRITEUP_FIGURES + ["mc_dropout", "perturbation", "expectation_bias"]  # referenced nowhere: "Other figures"
     assert len(sources) == len(shown)
     assert all(src.startswith("data:image/png;base64,") for src in sources)
     links = [value for _, attrs in page.elements for key, value in attrs.items() if key in ("src", "href") and value]
