@@ -43,8 +43,6 @@ class Probes:
     coadaptation: np.ndarray  # (variants, seeds, layers): mean |correlation| between units of a layer
     dead_units: np.ndarray  # (variants, seeds, layers): units never positive on the test set (excluded above)
 
-    def as_dict(self) -> dict[str, np.ndarray]:
-        return dict(self.__dict__)
 
 
 def _hidden(model: MLP, variables: dict, x: jax.Array) -> tuple[jax.Array, ...]:

@@ -196,13 +196,6 @@ def _is_constant(d: np.ndarray) -> bool:
     return bool(np.allclose(d, d[0], rtol=1e-12, atol=0.0))
 
 
-def _direction_word(alternative: str) -> str:
-    return "> 0" if alternative == "greater" else "< 0"
-
-
-# --------------------------------------------------------------------------- t-tests
-
-
 def one_sample_t(
     d: Any,
     *,

@@ -15,7 +15,6 @@ from typing import Sequence
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 import optax
 from flax import linen as nn
 from flax.training import train_state
@@ -105,8 +104,3 @@ def train_one_run(
             history.append(eval_both())
     jax.block_until_ready(state.params)
     return state, batch_stats, history
-
-
-def history_array(history: list[tuple[float, float]]) -> np.ndarray:
-    """(epochs + 1, 2): train and test accuracy."""
-    return np.asarray(history)
