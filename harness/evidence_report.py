@@ -71,7 +71,9 @@ def assemble(
         "title": 'Evidence: "How and Why Does Dropout Work?"',
         "generated": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "tier": tier,
-        "interrupted": interrupted or any(c["outcome"] == "not run" for c in claims),
+        # Claims merely not selected are listed as "not run" and flagged by the report's
+        # banner; "interrupted" is reserved for a session that stopped before its end.
+        "interrupted": interrupted or any(c["outcome"] == "not run" and c["id"] in collected for c in claims),
         "protocol": evidence.config.as_dict() if evidence else {},
         "seeds": list(evidence.runs.seeds) if evidence else [],
         "family": {"size": family_size, "alpha": stats.ALPHA, "correction": "Holm"},
