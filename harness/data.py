@@ -60,6 +60,8 @@ CACHE_ENV_VAR = "DROPOUT_CLAIMS_CACHE"
 ARCHIVE_NAME = "cifar-10-python.tar.gz"
 BATCHES_FOLDER = "cifar-10-batches-py"
 NUM_CLASSES = 10
+# batches.meta label_names, in label order
+LABEL_NAMES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
 IMAGE_SIDE = 32
 CHANNELS = 3
 PIXELS_PER_IMAGE = IMAGE_SIDE * IMAGE_SIDE * CHANNELS  # 3072

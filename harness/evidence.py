@@ -24,15 +24,6 @@ class Evidence:
         return self.config.tier.name
 
     @property
-    def raw_train_images(self):
-        """The tier's training images as uint8, before normalisation (for the writeup's figures)."""
-        return self.data.raw_train_images
-
-    @property
-    def raw_train_labels(self):
-        return self.data.raw_train_labels
-
-    @property
     def n(self) -> int:
         """Paired seeds: the unit of replication."""
         return len(self.runs.seeds)

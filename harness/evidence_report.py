@@ -20,6 +20,7 @@ from matplotlib.figure import Figure
 
 from harness import HARNESS_VERSION, figures, stats, writeup
 from harness.config import WRITEUP_SEED
+from harness.data import LABEL_NAMES
 from harness.evidence import Evidence
 from harness.summaries import hist_edges
 from harness.train import init_states
@@ -86,10 +87,11 @@ def assemble(
 def reproduce_writeup_figures(ev: Evidence) -> dict[str, Figure]:
     """Every figure of the writeup, from our summaries, with across-seed bands."""
     runs, cfg = ev.runs, ev.config
-    raw = ev.raw_train_images
+    raw = ev.data.raw_train_images
     pick = np.asarray(jax.random.randint(jax.random.PRNGKey(WRITEUP_SEED), (25,), 0, len(raw)))
+    # The same pixels before and after normalisation (both splits are (N, 3072)).
     sample = np.random.default_rng(0).choice(raw.size, HISTOGRAM_SAMPLE, replace=False)
-    normalised = np.asarray(ev.data.dataset.train_x).ravel()[sample % ev.data.dataset.train_x.size]
+    normalised = np.asarray(ev.data.dataset.train_x).ravel()[sample]
     initial = init_states(cfg, runs.seeds[:1], num_train=8).params
     kernels = [np.asarray(initial[f"Dense_{l}"]["kernel"]).reshape(2, -1) for l in range(len(cfg.widths))]
     points = {
@@ -98,7 +100,7 @@ def reproduce_writeup_figures(ev: Evidence) -> dict[str, Figure]:
         for split, accs in splits.items()
     } if cfg.tier.name == "full" else None
     return {
-        "sample_images": figures.sample_images(raw[pick], ev.raw_train_labels[pick], CLASS_NAMES),
+        "sample_images": figures.sample_images(raw[pick], ev.data.raw_train_labels[pick], LABEL_NAMES),
         "input_histograms": figures.input_histograms(raw.ravel()[sample], normalised),
         "initial_weights": figures.initial_weights(kernels),
         "accuracy_curves": figures.accuracy_curves(
@@ -111,8 +113,6 @@ def reproduce_writeup_figures(ev: Evidence) -> dict[str, Figure]:
         ),
     }
 
-
-CLASS_NAMES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
 
 
 def provenance(ev: Evidence | None, session_seconds: float) -> dict[str, Any]:

@@ -7,6 +7,7 @@ SUPPORTED after the family's Holm correction: there is no effect to find.
 """
 
 import dataclasses
+import os
 
 import numpy as np
 import pytest
@@ -22,7 +23,7 @@ GROUP_SIZE = 5  # the smoke tier's seeds per model
 EPOCHS = 2
 
 pytestmark = pytest.mark.skipif(
-    not __import__("os").environ.get(ENV_VAR), reason=f"needs the real CIFAR-10: set {ENV_VAR}"
+    not os.environ.get(ENV_VAR), reason=f"needs the real CIFAR-10: set {ENV_VAR}"
 )
 
 

@@ -41,7 +41,7 @@ def test_miss_trains_then_hit_loads_the_same_numbers(tmp_path, tier_data):
     assert [p.name for p in (tmp_path / "runs").iterdir()] == [f"{key}.npz"]  # no temporary files left
 
 
-def test_key_covers_what_decides_the_runs(tier_data):
+def test_key_covers_what_decides_the_runs():
     config = tiny_config()
     key = config.key("digest", "1")
     assert key != tiny_config(seeds=3).key("digest", "1")

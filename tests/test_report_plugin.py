@@ -72,3 +72,12 @@ def test_an_interrupted_session_still_writes_the_report(session, monkeypatch):
     assert report["interrupted"]
     by_id = {c["id"]: c for c in report["claims"]}
     assert by_id["C2"]["outcome"] == "not run" and "ended before" in by_id["C2"]["reason"]
+
+
+def test_a_report_that_cannot_be_written_says_why_and_fails_the_run(session):
+    session.makepyfile(test_c3=claim_module("C3", "pass"))
+    blocker = session.path / "not-a-folder"
+    blocker.write_text("a file where the report's folder should be")
+    result = session.runpytest("-p", "no:cacheprovider", f"--report={blocker}/evidence.html")
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    result.stdout.fnmatch_lines(["*could not write the evidence report*Fix: pass --report PATH*"])
