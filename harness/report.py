@@ -12,6 +12,7 @@ The evidence dict (the schema `write_report` expects; NaN anywhere becomes
 null in the JSON and "—" in the page):
 
     {
+      "schema_version": int,               # added by write_report: SCHEMA_VERSION
       "title": str, "generated": ISO timestamp str, "tier": "smoke" | "full",
       "interrupted": bool,                 # the run stopped before every claim ran
       "protocol": dict, "seeds": [int],
@@ -42,6 +43,10 @@ null in the JSON and "—" in the page):
                      "command": str, ...},          # extra keys are shown too
     }
 
+The JSON's machine-readable contract is `reports/evidence.schema.json` (JSON
+Schema 2020-12, versioned by SCHEMA_VERSION); `schema_violations` checks a
+report against it, and the tests check every report they write.
+
 A claim with no verdict (not run, skipped, error) is shown as such, and the
 page opens with a banner listing every claim without a verdict and saying
 when the run was interrupted. A figure named but not supplied, or that fails
@@ -52,6 +57,7 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import functools
 import io
 import json
 import math
@@ -59,6 +65,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 import jinja2
+import jsonschema
 import numpy as np
 from matplotlib.figure import Figure
 from PIL import Image
@@ -67,6 +74,10 @@ from harness.atomic import write_atomically
 
 DPI = 100
 TEMPLATE = "evidence.html.j2"
+# The version of reports/evidence.schema.json the JSON follows: bump both together when a core field is
+# renamed, removed or retyped (added fields need no bump: the schema accepts them).
+SCHEMA_VERSION = 1
+SCHEMA_PATH = Path(__file__).resolve().parent.parent / "reports" / "evidence.schema.json"
 
 
 # --------------------------------------------------------------------------- figures
@@ -128,6 +139,20 @@ def json_safe(value: Any) -> Any:
     return value
 
 
+@functools.cache
+def _schema_validator() -> jsonschema.Draft202012Validator:
+    schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+    jsonschema.Draft202012Validator.check_schema(schema)  # a broken schema file fails here, not as "invalid data"
+    return jsonschema.Draft202012Validator(schema)
+
+
+def schema_violations(facts: Any) -> list[str]:
+    """Every way the parsed `evidence.json` content `facts` breaks the schema, as "JSON path: problem" lines
+    (empty when it follows it)."""
+    errors = sorted(_schema_validator().iter_errors(facts), key=lambda error: list(map(str, error.absolute_path)))
+    return [f"{error.json_path}: {error.message}" for error in errors]
+
+
 # --------------------------------------------------------------------------- formatting (template filters)
 
 
@@ -181,7 +206,7 @@ def write_report(evidence: Mapping[str, Any], figures: Mapping[str, Figure], htm
     """Write `json_path` and the self-contained `html_path` from `evidence`
     (schema in this module's docstring), embedding `figures` by name; the
     figures are left as they were. Folders are created as needed."""
-    facts = json_safe(evidence)
+    facts = {"schema_version": SCHEMA_VERSION} | json_safe(evidence)
     # Render everything before writing anything, so a failure leaves the old pair intact.
     json_text = json.dumps(facts, indent=2, allow_nan=False, ensure_ascii=False)
     referenced = {name for claim in facts["claims"] for name in claim.get("figures", [])} | set(facts["writeup_figures"])

@@ -206,7 +206,7 @@ def test_json_carries_the_evidence_with_nan_as_null(written) -> None:
         raise AssertionError(f"{constant} in JSON")
 
     facts = json.loads(json_path.read_text(), parse_constant=refuse)
-    assert facts == report.json_safe(evidence)
+    assert facts == {"schema_version": report.SCHEMA_VERSION} | report.json_safe(evidence)
     assert facts["seeds"] == [42, 43, 44]
     c4 = next(claim for claim in facts["claims"] if claim["id"] == "C4")
     assert c4["hypotheses"][1]["p_value"] is None
