@@ -18,7 +18,7 @@ import jax
 import numpy as np
 from matplotlib.figure import Figure
 
-from harness import HARNESS_VERSION, figures, stats, writeup
+from harness import HARNESS_VERSION, compare, figures, stats, writeup
 from harness.config import WRITEUP_SEED
 from harness.data import LABEL_NAMES
 from harness.evidence import Evidence
@@ -40,8 +40,10 @@ def assemble(
     outcomes: dict[str, tuple[str, str]],
     interrupted: bool,
     session_seconds: float,
+    reference_dir: Path = compare.REFERENCE_DIR,
 ) -> tuple[dict[str, Any], dict[str, Figure]]:
-    """(evidence dict as documented in report.py, figures by name)."""
+    """(evidence dict as documented in report.py, figures by name). With a reference evidence of the run's
+    protocol in `reference_dir`, the dict says what changed since it (`compare.reference_section`)."""
     figs: dict[str, Figure] = {}
     claims = []
     for claim_id in writeup.CLAIMS:  # every claim of the writeup, run or not
@@ -68,7 +70,7 @@ def assemble(
     writeup_figures = reproduce_writeup_figures(evidence) if evidence is not None else {}
     figs |= writeup_figures
     family_size = next(iter(checks.values())).family_size if checks else 0
-    return {
+    facts = {
         "title": 'Evidence: "How and Why Does Dropout Work?"',
         "generated": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "tier": tier,
@@ -81,7 +83,9 @@ def assemble(
         "claims": claims,
         "writeup_figures": list(writeup_figures),
         "provenance": provenance(evidence, session_seconds),
-    }, figs
+    }
+    facts["changes_since_reference"] = compare.reference_section(facts, reference_dir)
+    return facts, figs
 
 
 def reproduce_writeup_figures(ev: Evidence) -> dict[str, Figure]:

@@ -41,6 +41,7 @@ null in the JSON and "—" in the page):
       "provenance": {"commit": str, "dirty": bool, "dataset_digest": str, "versions": dict,
                      "devices": [str], "cache_keys": dict, "wall_seconds": dict,
                      "command": str, ...},          # extra keys are shown too
+      "changes_since_reference": dict | None,  # harness/compare.py: what changed since reports/reference/
     }
 
 The JSON's machine-readable contract is `reports/evidence.schema.json` (JSON
