@@ -9,8 +9,8 @@ tier's whole family of hypotheses (Holm-Bonferroni, family-wise error rate
 <= alpha) and turns each `Result` into a `Verdict`:
 
     SUPPORTED     p_adjusted < alpha            (significant in the claimed direction)
-    REFUTED       p_opposite_adjusted < alpha   (significant the other way / effect excluded)
-    INCONCLUSIVE  neither; `seeds_needed` says how many seeds would settle it
+    REFUTED       p_opposite_adjusted < alpha   (significant the other way, or the claimed effect excluded)
+    INCONCLUSIVE  neither; `seeds_needed` says how many seeds would settle it AT THE OBSERVED EFFECT
 
 Design rules:
 
@@ -24,9 +24,19 @@ Design rules:
   Benjamini-Hochberg / -Yekutieli, which controls the FDR, not the FWER).
 * Inputs with NaN or inf raise `ValueError`: a missing number must never be
   silently dropped from a claim's evidence.
-* Degenerate data (every paired difference identical, so the t statistic is
-  0/0 or c/0) is decided deterministically and explained in `Result.note`
-  instead of returning NaN.
+* Discrete data -- tied magnitudes, zero differences, or every difference
+  identical (integer epochs, accuracies on a test set of 1,000 images) -- is
+  decided by an exact sign-flip permutation test instead of the t-test: the t
+  test's size with 3-valued differences is above alpha, and a constant
+  difference would give t = c/0 and p = 0 at any n. The sign-flip test is exact
+  under the symmetric null whatever the data, and its p can never fall below
+  2^-n (1/8 at n = 3), which is the honest floor of a design with n seeds.
+  `Result.discrete` and `Result.test` record which test decided.
+* A superiority hypothesis with no smallest effect of interest can never be
+  REFUTED by a true zero effect. Where the writeup implies a size, the caller
+  pre-registers `min_effect`; `p_opposite` then tests "effect < min_effect"
+  (in the claimed direction's units), and `Verdict.refuted_because` says
+  whether the refutation is "opposite direction" or "claimed effect excluded".
 """
 
 from __future__ import annotations
@@ -50,6 +60,17 @@ MIN_SEEDS_T = 3  # t-tests and TOST: n-1 >= 2 degrees of freedom
 # Wilcoxon signed-rank: the smallest attainable one-sided exact p is 1/2**n,
 # so with n <= 4 (1/16 = 0.0625) it can never fall below 0.05; n = 5 gives 1/32.
 MIN_SEEDS_WILCOXON = 5
+
+# Sign-flip permutation test (discrete data): exact over all 2^n sign flips up to
+# this n (2^20 ~ 1e6 means, evaluated in blocks), a fixed-seed Monte Carlo beyond.
+EXACT_SIGN_FLIP_MAX_N = 20
+SIGN_FLIP_RESAMPLES = 99_999
+SIGN_FLIP_SEED = 0
+SIGN_FLIP_BATCH = 2**16
+SIGN_FLIP_TOL = 1e-9  # means of x / max|x| closer than this are ties
+# |d| values closer than this fraction of max |d| count as tied (and as zero);
+# differences of accuracies on one test set are equal only up to float rounding.
+TIE_RTOL = 1e-9
 
 _ALTERNATIVES = ("greater", "less")
 
@@ -77,6 +98,16 @@ class Result:
     * `min_n` -- the smallest n at which this test can decide anything
       (3 for t / TOST, 5 for Wilcoxon); floors `seeds_needed`.
     * `note` -- how degenerate data was decided, which CI method was used, etc.
+    * `min_effect` -- the pre-registered smallest effect of interest (positive,
+      in the claimed direction's units), or None. When set, `p_opposite` is the
+      p of "effect < min_effect" and `p_opposite_direction` keeps the p of the
+      opposite direction against no effect.
+    * `p_opposite_direction` -- see `min_effect`; None without it (then
+      `p_opposite` is that p).
+    * `discrete` -- the data had tied magnitudes, zeros or no variance, so the
+      p-values come from the exact sign-flip permutation test (p >= 2^-n).
+    * `between_variants` -- the hypothesis compares the baseline with the
+      dropout model (set by the caller); the A/A check runs exactly these.
     """
 
     hypothesis: str
@@ -95,6 +126,10 @@ class Result:
     margin: float | None = None
     min_n: int = MIN_SEEDS_T
     note: str = ""
+    min_effect: float | None = None
+    p_opposite_direction: float | None = None
+    discrete: bool = False
+    between_variants: bool = False
 
 
 @dataclass(frozen=True)
@@ -102,23 +137,41 @@ class Verdict:
     """A `Result` after Holm correction over its family.
 
     `seeds_needed` is only set for INCONCLUSIVE results that have a power
-    model (`Result.sd` set):
+    model (`Result.sd` set). It ASSUMES THE OBSERVED EFFECT IS THE TRUE ONE:
+    it says how many seeds would settle the question if the effect were what
+    this run saw, not how many the true effect needs. `settles` says which way
+    ("support" or "refute"):
 
-    * superiority: the smallest n (>= `Result.min_n`) at which a one-sided
-      one-sample t-test on the paired differences, at level alpha/m (the
-      Bonferroni level: Holm rejects whenever p < alpha/m, so this n suffices
-      whatever the other hypotheses do), has 80% power for the observed
-      standardized effect d_z = effect / sd in the claimed direction. Power is
+    * superiority, observed effect in the claimed direction: the smallest n
+      (>= `Result.min_n`) at which a one-sided one-sample t-test on the paired
+      differences, at level alpha/m (the Bonferroni level: Holm rejects
+      whenever p < alpha/m, so this n suffices whatever the other hypotheses
+      do), has 80% power for the observed standardized effect
+      d_z = effect / sd in the claimed direction -> "support". Power is
       P(T > t_{1-alpha/m, n-1}) with T ~ noncentral t(n-1, d_z * sqrt(n))
-      (`scipy.stats.nct`). For Wilcoxon results this t-based number is used as
-      an approximation (the signed-rank test's efficiency relative to the
-      t-test is 3/pi ~ 0.955 for normal data).
-    * equivalence: the smallest n at which TOST at level alpha/m has 80%
-      power for the observed mean difference, sd and margin (see `power_tost`).
+      (`scipy.stats.nct`).
+    * superiority, observed effect against the claim (or short of a
+      pre-registered `min_effect`): the same for the test behind
+      `p_opposite`, with d_z = (min_effect - effect in the claimed direction)
+      / sd (min_effect 0 if none) -> "refute". With `min_effect`, an effect
+      between 0 and min_effect could settle either way; the smaller n wins.
+    * equivalence: observed |difference| inside the margin: the smallest n at
+      which TOST at level alpha/m has 80% power (see `power_tost`) ->
+      "support"; outside it: the one-sided t-test of "beyond the margin" with
+      d_z = (|difference| - margin) / sd -> "refute".
+    * For Wilcoxon and sign-flip (discrete) results the t-based number is an
+      approximation (the signed-rank test's efficiency relative to the t-test
+      is 3/pi ~ 0.955 for normal data); for sign-flip results n is floored
+      where 2^-n < alpha/m, below which no sign pattern can reach significance.
 
     None means: not INCONCLUSIVE, no power model, or no finite n up to
-    `SEEDS_CAP` reaches 80% (effect ~0 or of the wrong sign, or for
-    equivalence an observed difference at/over the margin).
+    `SEEDS_CAP` reaches 80% (an effect ~0 with no `min_effect`, or a
+    difference exactly on the margin).
+
+    `refuted_because` (REFUTED only): "opposite direction" (significant the
+    other way after Holm), "claimed effect (>= X) excluded" (only the
+    pre-registered smallest effect of interest is rejected), or for
+    equivalence "difference outside the margin ±X".
     """
 
     result: Result
@@ -126,6 +179,8 @@ class Verdict:
     p_opposite_adjusted: float
     verdict: str
     seeds_needed: int | None
+    settles: str | None = None
+    refuted_because: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """Flat, JSON-safe dict: the Result's fields plus the Verdict's (NaN/inf -> None)."""
@@ -135,6 +190,8 @@ class Verdict:
             p_opposite_adjusted=self.p_opposite_adjusted,
             verdict=self.verdict,
             seeds_needed=self.seeds_needed,
+            settles=self.settles,
+            refuted_because=self.refuted_because,
         )
         return {k: _json_safe(v) for k, v in out.items()}
 
@@ -196,6 +253,82 @@ def _is_constant(d: np.ndarray) -> bool:
     return bool(np.allclose(d, d[0], rtol=1e-12, atol=0.0))
 
 
+def _has_ties(x: np.ndarray) -> bool:
+    """Tied magnitudes |x_i| (constant data included) or zeros, up to `TIE_RTOL` of max |x|.
+
+    These are what make the t-test's size wrong on discrete data (and what
+    makes the signed-rank test leave its exact distribution).
+    """
+    mag = np.sort(np.abs(x))
+    tol = TIE_RTOL * mag[-1]
+    return bool(mag[-1] == 0 or mag[0] <= tol or np.any(np.diff(mag) <= tol))
+
+
+def _exact_sign_flip_count(z: np.ndarray, observed: float, alternative: str) -> int:
+    """How many of the 2^n sign patterns of z have a mean >= observed ("greater") or <= it ("less").
+
+    Enumerated in blocks of `SIGN_FLIP_BATCH` patterns (row k's signs are the
+    bits of k), vectorised: `scipy.stats.permutation_test`'s exact enumeration
+    builds the patterns in Python and takes seconds per call from n ~ 16.
+    """
+    n = z.shape[0]
+    bits = np.arange(n)
+    count = 0
+    for start in range(0, 2**n, SIGN_FLIP_BATCH):
+        rows = np.arange(start, min(start + SIGN_FLIP_BATCH, 2**n))
+        means = ((1 - 2 * ((rows[:, None] >> bits) & 1)) @ z) / n
+        hit = means >= observed - SIGN_FLIP_TOL if alternative == "greater" else means <= observed + SIGN_FLIP_TOL
+        count += int(np.count_nonzero(hit))
+    return count
+
+
+def sign_flip_p(x: Any, alternative: str) -> float:
+    """One-sided sign-flip permutation p-value of mean(x) against 0.
+
+    H0: x is symmetric about 0, so every one of the 2^n sign patterns of x is
+    equally likely; p = the fraction of sign flips whose mean is >= the
+    observed one ("greater"; <= for "less"), the observed pattern included.
+    Exact under H0 whatever the distribution, ties and zeros included, so its
+    size is <= alpha at any n. The price of exactness: p >= 2^-n (n = 3: 0.125,
+    n = 5: 0.031), the floor of what n seeds can show. All 2^n patterns are
+    enumerated up to n = `EXACT_SIGN_FLIP_MAX_N` (checked against
+    `scipy.stats.permutation_test` in tests/test_stats.py); beyond,
+    `scipy.stats.permutation_test` draws `SIGN_FLIP_RESAMPLES` random flips
+    from a fixed seed (p >= 1/(resamples + 1), still valid). Means are
+    compared on x / max|x| with a tolerance of `SIGN_FLIP_TOL`, so that flips
+    equal in exact arithmetic count as ties despite float rounding.
+    """
+    _check_alternative(alternative)
+    v = _vector(x, "x")
+    scale = float(np.max(np.abs(v)))
+    if scale == 0.0:
+        return 1.0
+    z = v / scale
+    n = z.shape[0]
+    if n <= EXACT_SIGN_FLIP_MAX_N:
+        return _exact_sign_flip_count(z, float(np.mean(z)), alternative) / 2**n
+    res = stats.permutation_test(
+        (z,), lambda w, axis: np.round(np.mean(w, axis=axis), 10),
+        permutation_type="samples", vectorized=True, alternative=alternative,
+        n_resamples=SIGN_FLIP_RESAMPLES, rng=np.random.default_rng(SIGN_FLIP_SEED),
+    )
+    return float(res.pvalue)
+
+
+def _sign_flip_how(n: int) -> str:
+    flips = ("all 2^n flips" if n <= EXACT_SIGN_FLIP_MAX_N
+             else f"{SIGN_FLIP_RESAMPLES} random flips, seed {SIGN_FLIP_SEED}")
+    return f"{flips}; chosen for tied/zero/constant values"
+
+
+def _check_min_effect(min_effect: float | None) -> None:
+    if min_effect is not None and not (math.isfinite(min_effect) and min_effect > 0):
+        raise ValueError(
+            f"min_effect must be a positive finite number (the smallest effect of interest, in the claimed "
+            f"direction's units), got {min_effect!r}; pass None for no smallest effect"
+        )
+
+
 def one_sample_t(
     d: Any,
     *,
@@ -203,58 +336,82 @@ def one_sample_t(
     statement: str,
     alternative: str = "greater",
     popmean: float = 0.0,
+    min_effect: float | None = None,
     unit: str = "",
     test: str | None = None,
+    between_variants: bool = False,
 ) -> Result:
-    """One-sample t-test on per-unit values `d` (paired differences, slopes, ...).
+    """One-sample test on per-unit values `d` (paired differences, slopes, ...): t-test, or sign flips if discrete.
 
     H0: E[d] = popmean (one-sided: E[d] <= popmean for "greater").
     H1 (the claim): E[d] > popmean ("greater") or E[d] < popmean ("less").
-    Statistic: t = (mean(d) - popmean) / (sd(d) / sqrt(n)), sd with ddof=1,
-    t ~ Student t(n-1) under H0 (`scipy.stats.ttest_1samp`).
-    p_value = P(T >= t) for "greater" (P(T <= t) for "less"); p_opposite is the
-    other tail of the same statistic (`scipy.stats.t`).
-    effect = mean(d) - popmean, with the two-sided 95% t CI
-    mean(d) - popmean +- t_{n-1, 0.975} sd / sqrt(n) (`confidence_interval`).
+    `test` names what `d` is (e.g. "paired differences"); the method is appended.
 
-    Degenerate data (all d equal to c, sd = 0): t is undefined; decided
-    deterministically: c - popmean in the claimed direction -> p = 0,
-    p_opposite = 1; in the opposite direction -> p = 1, p_opposite = 0;
-    c == popmean -> p = p_opposite = 1. CI = [c - popmean, c - popmean].
+    Continuous data (no ties among |d - popmean|, no zeros): t-test,
+    t = (mean(d) - popmean) / (sd(d) / sqrt(n)), sd with ddof=1, t ~ Student
+    t(n-1) under H0 (`scipy.stats.ttest_1samp`); p_value = P(T >= t) for
+    "greater" (P(T <= t) for "less").
+
+    Discrete data (tied magnitudes, zeros, or all values equal -- see
+    `_has_ties`): `sign_flip_p` on d - popmean, exact under the symmetric null
+    whatever the data; p >= 2^-n, so 3 identical differences give p = 1/8 and
+    can never be SUPPORTED, where the t statistic c/0 would give p = 0. The
+    choice depends only on |d - popmean|, which the sign-flip null holds fixed,
+    so choosing does not bias it.
+
+    p_opposite: the same test in the other direction, against popmean -- or,
+    with a pre-registered `min_effect` (> 0, the smallest effect of interest in
+    the claimed direction's units), against popmean + min_effect ("greater";
+    popmean - min_effect for "less"): small p_opposite then means "the claimed
+    effect is excluded", which a true zero effect eventually shows. The p of
+    the opposite direction against popmean is kept in `p_opposite_direction`.
+
+    effect = mean(d) - popmean, with the two-sided 95% t CI
+    (`confidence_interval`); for constant data (sd = 0) the CI is [c, c].
     """
     _check_alternative(alternative)
+    _check_min_effect(min_effect)
     x = _vector(d, "d")
     n = int(x.shape[0])
     require_n(n, MIN_SEEDS_T, f"{hypothesis}: t-test")
     if test is None:
-        test = "paired t-test (one-sided)" if popmean == 0.0 else f"one-sample t-test vs {popmean:g} (one-sided)"
+        test = "values" if popmean == 0.0 else f"values vs {popmean:g}"
+    sign = 1.0 if alternative == "greater" else -1.0
+    centred = x - popmean
+    bound = 0.0 if min_effect is None else sign * min_effect  # what p_opposite is tested against
+    effect = float(np.mean(centred))
+    discrete = _has_ties(centred) or (min_effect is not None and _has_ties(centred - bound))
     if _is_constant(x):
-        c = float(np.mean(x)) - popmean
-        sign = 1.0 if alternative == "greater" else -1.0
-        if c * sign > 0:
-            p, p_opp, how = 0.0, 1.0, "in the claimed direction -> p = 0"
-        elif c * sign < 0:
-            p, p_opp, how = 1.0, 0.0, "against the claimed direction -> p_opposite = 0"
-        else:
-            p, p_opp, how = 1.0, 1.0, "zero -> p = p_opposite = 1"
-        return Result(
-            hypothesis, statement, test, n, c, c, c, p, p_opp, unit,
-            alternative=alternative, sd=0.0, min_n=MIN_SEEDS_T,
-            note=f"zero variance: all {n} values equal {c + popmean:.6g} (difference from "
-            f"{popmean:g}: {c:+.6g}); t undefined; "
-            f"decided deterministically: constant difference {how}",
-        )
-    res = stats.ttest_1samp(x, popmean, alternative="two-sided")
-    t_stat, df = float(res.statistic), int(res.df)
-    p_greater, p_less = float(stats.t.sf(t_stat, df)), float(stats.t.cdf(t_stat, df))
-    p, p_opp = (p_greater, p_less) if alternative == "greater" else (p_less, p_greater)
-    ci = res.confidence_interval(CONFIDENCE)
+        sd, ci_low, ci_high = 0.0, effect, effect
+        note = (f"zero variance: all {n} values equal {float(np.mean(x)):.6g} (difference from {popmean:g}: "
+                f"{effect:+.6g}); t undefined, decided by sign flips (p >= 2^-{n} = {0.5**n:.3g}); CI = [c, c]")
+    else:
+        res = stats.ttest_1samp(centred[:, None], np.array([0.0, bound]))  # against 0 and the bound at once
+        sd = float(np.std(x, ddof=1))
+        ci = res.confidence_interval(CONFIDENCE)
+        ci_low, ci_high = float(ci.low[0]), float(ci.high[0])
+        t0, tb = float(res.statistic[0]), float(res.statistic[1])
+        note = (f"tied or zero values: decided by sign flips (p >= 2^-{n} = {0.5**n:.3g}); t CI" if discrete
+                else f"t = {t0:.4g}, df = {n - 1}")
+    if discrete:
+        p = sign_flip_p(centred, alternative)
+        p_dir = sign_flip_p(centred, _opposite(alternative))
+        p_opp = p_dir if min_effect is None else sign_flip_p(centred - bound, _opposite(alternative))
+        method = f"exact sign-flip permutation test of the mean (one-sided; {_sign_flip_how(n)})"
+    else:
+        tails = {"greater": (stats.t.sf(t0, n - 1), stats.t.sf(tb, n - 1)),
+                 "less": (stats.t.cdf(t0, n - 1), stats.t.cdf(tb, n - 1))}
+        p = float(tails[alternative][0])
+        p_dir, p_opp = (float(q) for q in tails[_opposite(alternative)])
+        method = "t-test (one-sided)"
+    if min_effect is not None:
+        note += f"; p_opposite tests the claimed effect ({'>=' if sign > 0 else '<='} {bound:+g}) against the data"
     return Result(
-        hypothesis, statement, test, n,
-        float(np.mean(x)) - popmean, float(ci.low) - popmean, float(ci.high) - popmean,
-        p, p_opp, unit,
-        alternative=alternative, sd=float(np.std(x, ddof=1)), min_n=MIN_SEEDS_T,
-        note=f"t = {t_stat:.4g}, df = {df}",
+        hypothesis, statement, f"{test}: {method}", n, effect, ci_low, ci_high, p, p_opp, unit,
+        alternative=alternative, sd=sd, min_n=MIN_SEEDS_T, note=note,
+        min_effect=None if min_effect is None else float(min_effect),
+        p_opposite_direction=None if min_effect is None else p_dir,
+        discrete=discrete, between_variants=between_variants,
     )
 
 
@@ -265,20 +422,24 @@ def paired_t(
     hypothesis: str,
     statement: str,
     alternative: str = "greater",
+    min_effect: float | None = None,
     unit: str = "",
+    between_variants: bool = False,
 ) -> Result:
-    """Paired t-test of `a` against `b`, paired by seed (index i = seed i).
+    """Paired t-test of `a` against `b`, paired by seed (index i = seed i); sign flips for discrete data.
 
     d_i = a_i - b_i. H0: E[d] = 0. H1 (the claim): E[d] > 0 ("greater": a > b)
     or E[d] < 0 ("less": a < b). Statistic t = mean(d) / (sd(d)/sqrt(n)) ~ t(n-1)
     under H0 -- identical to `scipy.stats.ttest_rel(a, b)`.
     effect = mean(a - b) (sign as computed), 95% two-sided t CI.
-    See `one_sample_t` for the zero-variance rule.
+    See `one_sample_t` for discrete data (exact sign flips, p >= 2^-n) and for
+    `min_effect`. `between_variants=True` marks a comparison of the baseline
+    with the dropout model (what the A/A check must never find).
     """
     return one_sample_t(
         _paired(a, b), hypothesis=hypothesis, statement=statement,
-        alternative=alternative, popmean=0.0, unit=unit,
-        test="paired t-test (one-sided)",
+        alternative=alternative, popmean=0.0, min_effect=min_effect, unit=unit,
+        test="paired differences", between_variants=between_variants,
     )
 
 
@@ -407,65 +568,70 @@ def equivalence_tost(
     hypothesis: str,
     statement: str,
     unit: str = "",
+    between_variants: bool = False,
 ) -> Result:
-    """Paired TOST (two one-sided t-tests) equivalence test on d = a - b.
+    """Paired TOST (two one-sided tests) equivalence test on d = a - b.
 
     H0: |E[d]| >= margin. H1 (the claim "a and b are similar"): |E[d]| < margin.
-    The two one-sided tests (t statistics from one `scipy.stats.ttest_1samp`
-    call against both bounds, one-sided tails from `scipy.stats.t`, df = n-1):
+    The two one-sided tests:
         p_lower: H0 E[d] <= -margin vs E[d] > -margin
         p_upper: H0 E[d] >= +margin vs E[d] < +margin
-    p_value = max(p_lower, p_upper) (reject H0 iff both reject; equivalently
-    the 90% t CI lies inside (-margin, margin)).
+    p_value = max(p_lower, p_upper) (reject H0 iff both reject; for the t
+    version, equivalently the 90% t CI lies inside (-margin, margin)).
+    Continuous data: t statistics from one `scipy.stats.ttest_1samp` call
+    against both bounds, one-sided tails from `scipy.stats.t`, df = n-1.
+    Discrete data (tied or zero values of |d - margin| or |d + margin|, or all
+    d equal): each one-sided test is the exact sign-flip test on d -+ margin
+    (`sign_flip_p`), so a constant difference inside the margin gets
+    p = 2^-n (never 0: n seeds cannot show more), not the t statistic's c/0.
 
     p_opposite -- evidence that the difference lies OUTSIDE the margin: the
-    one-sided t-test p of E[d] > +margin or of E[d] < -margin, on whichever
-    side the estimate lies (= the smaller of the two). REFUTED at alpha thus
-    means the (1 - 2 alpha) CI lies entirely outside [-margin, margin].
+    one-sided p of E[d] > +margin or of E[d] < -margin, on whichever side the
+    estimate lies (= the smaller of the two). REFUTED at alpha thus means the
+    difference is significantly beyond the margin.
 
     effect = mean(d) with its 95% two-sided t CI (for display; the decision is
-    the max-p above). kind = "equivalence".
-    Zero variance (all d = c): |c| < margin -> p = 0, p_opposite = 1;
-    |c| > margin -> p = 1, p_opposite = 0; |c| == margin -> both 1.
+    the max-p above; [c, c] for constant data). kind = "equivalence".
+    `between_variants=True` marks a comparison of the baseline with the
+    dropout model.
     """
     if not (margin > 0 and math.isfinite(margin)):
         raise ValueError(f"margin must be a positive finite number, got {margin!r}")
     d = _paired(a, b)
     n = int(d.shape[0])
     require_n(n, MIN_SEEDS_T, f"{hypothesis}: TOST equivalence test")
-    test = f"TOST equivalence (paired t), margin ±{margin:g}"
     mean = float(np.mean(d))
+    discrete = _has_ties(d - margin) or _has_ties(d + margin)
     if _is_constant(d):
-        if abs(mean) < margin:
-            p, p_opp, how = 0.0, 1.0, "inside the margin -> p = 0"
-        elif abs(mean) > margin:
-            p, p_opp, how = 1.0, 0.0, "outside the margin -> p_opposite = 0"
-        else:
-            p, p_opp, how = 1.0, 1.0, "exactly on the margin -> p = p_opposite = 1"
-        return Result(
-            hypothesis, statement, test, n, mean, mean, mean, p, p_opp, unit,
-            kind="equivalence", alternative="within", sd=0.0, margin=float(margin),
-            min_n=MIN_SEEDS_T,
-            note=f"zero variance: all {n} paired differences equal {mean:+.6g}; "
-            f"decided deterministically: {how}",
-        )
-    # one ttest_1samp call against -margin, +margin and 0 at once; the one-sided
-    # tails of its t statistics (df = n-1) come from scipy.stats.t
-    res = stats.ttest_1samp(d[:, None], np.array([-margin, margin, 0.0]))
-    t_lo, t_hi = float(res.statistic[0]), float(res.statistic[1])
-    df = n - 1
-    p_lower = float(stats.t.sf(t_lo, df))  # H0 E[d] <= -margin
-    p_upper = float(stats.t.cdf(t_hi, df))  # H0 E[d] >= +margin
-    p_above = float(stats.t.sf(t_hi, df))  # evidence E[d] > +margin
-    p_below = float(stats.t.cdf(t_lo, df))  # evidence E[d] < -margin
-    ci_all = res.confidence_interval(CONFIDENCE)
-    ci_low, ci_high = float(ci_all.low[2]), float(ci_all.high[2])
+        sd, ci_low, ci_high = 0.0, mean, mean
+        note = (f"zero variance: all {n} paired differences equal {mean:+.6g}, decided by sign flips "
+                f"(p >= 2^-{n} = {0.5**n:.3g}); CI = [c, c]; ")
+    else:
+        # one ttest_1samp call against -margin, +margin and 0; one-sided tails (df = n-1) from scipy.stats.t
+        res = stats.ttest_1samp(d[:, None], np.array([-margin, margin, 0.0]))
+        t_lo, t_hi = float(res.statistic[0]), float(res.statistic[1])
+        sd = float(np.std(d, ddof=1))
+        ci = res.confidence_interval(CONFIDENCE)
+        ci_low, ci_high = float(ci.low[2]), float(ci.high[2])
+        note = "tied or zero values of |d -+ margin|: decided by sign flips; " if discrete else ""
+    if discrete:
+        test = f"TOST equivalence (paired exact sign-flip test per side; {_sign_flip_how(n)}), margin ±{margin:g}"
+        p_lower = sign_flip_p(d + margin, "greater")
+        p_upper = sign_flip_p(d - margin, "less")
+        p_above = sign_flip_p(d - margin, "greater")
+        p_below = sign_flip_p(d + margin, "less")
+    else:
+        test = f"TOST equivalence (paired t), margin ±{margin:g}"
+        df = n - 1
+        p_lower, p_upper = float(stats.t.sf(t_lo, df)), float(stats.t.cdf(t_hi, df))
+        p_above, p_below = float(stats.t.sf(t_hi, df)), float(stats.t.cdf(t_lo, df))
+    note += f"TOST one-sided p: vs -margin {p_lower:.4g}, vs +margin {p_upper:.4g}"
     return Result(
         hypothesis, statement, test, n, mean, ci_low, ci_high,
         max(p_lower, p_upper), p_above if mean >= 0 else p_below, unit,
-        kind="equivalence", alternative="within", sd=float(np.std(d, ddof=1)),
-        margin=float(margin), min_n=MIN_SEEDS_T,
-        note=f"TOST one-sided p: vs -margin {p_lower:.4g}, vs +margin {p_upper:.4g}",
+        kind="equivalence", alternative="within", sd=sd,
+        margin=float(margin), min_n=MIN_SEEDS_T, note=note, discrete=discrete,
+        between_variants=between_variants,
     )
 
 
@@ -547,6 +713,7 @@ def trend_test(
     hypothesis: str,
     statement: str,
     alternative: str = "greater",
+    min_effect: float | None = None,
     unit: str = "",
     statistic: str = "slope",
 ) -> Result:
@@ -559,11 +726,15 @@ def trend_test(
       statistic="kendall": Kendall's tau-b (`scipy.stats.kendalltau`), a
         monotone, scale-free trend in [-1, 1] (a seed with constant values has
         tau 0).
-    Then a one-sample t-test across seeds on those per-seed statistics
-    (`one_sample_t`): H0: E[trend] = 0; H1 (the claim): E[trend] > 0
-    ("greater": increases) or < 0 ("less": decreases). The per-seed fits only
-    summarise each seed; epochs within a seed are NOT treated as independent.
-    effect = mean per-seed slope (per epoch) or mean tau, with 95% t CI.
+    Then a one-sample test across seeds on those per-seed statistics
+    (`one_sample_t`: the t-test, or the exact sign-flip test when the per-seed
+    statistics tie -- Kendall taus often do -- or are all equal):
+    H0: E[trend] = 0; H1 (the claim): E[trend] > 0 ("greater": increases) or
+    < 0 ("less": decreases). The per-seed fits only summarise each seed; epochs
+    within a seed are NOT treated as independent. `min_effect` (per epoch, or
+    in tau) is the pre-registered smallest trend of interest (see
+    `one_sample_t`). effect = mean per-seed slope (per epoch) or mean tau,
+    with 95% t CI.
     """
     if statistic not in ("slope", "kendall"):
         raise ValueError(f"statistic must be 'slope' or 'kendall', got {statistic!r}")
@@ -586,11 +757,10 @@ def trend_test(
             taus.append(tau)
         per_seed = np.array(taus)
         what, eff_unit = "per-seed Kendall tau", "Kendall tau"
-    res = one_sample_t(
+    return one_sample_t(
         per_seed, hypothesis=hypothesis, statement=statement, alternative=alternative,
-        unit=eff_unit, test=f"{what} vs epoch, one-sample t-test across seeds (one-sided)",
+        min_effect=min_effect, unit=eff_unit, test=f"{what} vs epoch, across seeds",
     )
-    return res
 
 
 # --------------------------------------------------------------------------- power
@@ -674,15 +844,37 @@ def seeds_needed_tost(
     return _smallest_n(lambda n: power_tost(delta_z, margin_z, n, alpha), min_n, cap, power)
 
 
-def _seeds_needed(r: Result, level: float) -> int | None:
+def _sign_flip_min_n(level: float) -> int:
+    """The smallest n whose sign-flip p floor 2^-n is below `level`."""
+    return math.floor(math.log2(1 / level)) + 1
+
+
+def _seeds_needed(r: Result, level: float) -> tuple[int | None, str | None]:
+    """(n, "support" | "refute") at the observed effect; see `Verdict`."""
     if r.sd is None or not r.sd > 0:
-        return None
+        return None, None
+    lo = max(r.min_n, _sign_flip_min_n(level)) if r.discrete else r.min_n
     if r.kind == "equivalence":
         if r.margin is None:
-            return None
-        return seeds_needed_tost(r.effect / r.sd, r.margin / r.sd, level, min_n=r.min_n)
-    sign = 1.0 if r.alternative == "greater" else -1.0
-    return seeds_needed_t(sign * r.effect / r.sd, level, min_n=r.min_n)
+            return None, None
+        if abs(r.effect) < r.margin:
+            return seeds_needed_tost(r.effect / r.sd, r.margin / r.sd, level, min_n=lo), "support"
+        return seeds_needed_t((abs(r.effect) - r.margin) / r.sd, level, min_n=lo), "refute"
+    toward = (1.0 if r.alternative == "greater" else -1.0) * r.effect  # observed effect in the claimed direction
+    ways = [(seeds_needed_t(toward / r.sd, level, min_n=lo), "support"),
+            (seeds_needed_t(((r.min_effect or 0.0) - toward) / r.sd, level, min_n=lo), "refute")]
+    found = [(n, way) for n, way in ways if n is not None]
+    return min(found, key=lambda w: w[0]) if found else (None, None)
+
+
+def _refuted_because(r: Result, direction_adjusted: float, alpha: float) -> str:
+    if r.kind == "equivalence":
+        return f"difference outside the margin ±{r.margin:g}"
+    if r.min_effect is None or direction_adjusted < alpha:
+        return "opposite direction"
+    unit = f" {r.unit}" if r.unit else ""
+    return f"claimed effect ({'>=' if r.alternative == 'greater' else '<='} " \
+           f"{r.min_effect if r.alternative == 'greater' else -r.min_effect:+g}{unit}) excluded"
 
 
 # --------------------------------------------------------------------------- multiplicity
@@ -716,7 +908,10 @@ def holm(results: Sequence[Result], alpha: float = ALPHA) -> list[Verdict]:
     `p_value` and `p_opposite` are each Holm-adjusted across the whole family
     (`holm_adjust`). Verdict: SUPPORTED if p_adjusted < alpha; else REFUTED if
     p_opposite_adjusted < alpha; else INCONCLUSIVE, with `seeds_needed` at the
-    Bonferroni level alpha/m (see `Verdict`).
+    Bonferroni level alpha/m (see `Verdict`). A REFUTED hypothesis with a
+    `min_effect` is labelled "opposite direction" only if its
+    `p_opposite_direction`, Holm-adjusted over the family's opposite-direction
+    p-values, is also below alpha; else "claimed effect excluded".
     """
     results = list(results)
     if not results:
@@ -724,15 +919,17 @@ def holm(results: Sequence[Result], alpha: float = ALPHA) -> list[Verdict]:
     m = len(results)
     p_adj = holm_adjust([r.p_value for r in results])
     q_adj = holm_adjust([r.p_opposite for r in results])
+    direction_adj = holm_adjust([r.p_opposite if r.p_opposite_direction is None else r.p_opposite_direction
+                                 for r in results])
     out = []
-    for r, p, q in zip(results, p_adj, q_adj):
+    for r, p, q, qd in zip(results, p_adj, q_adj, direction_adj):
         if p < alpha:
-            verdict, needed = SUPPORTED, None
+            out.append(Verdict(r, float(p), float(q), SUPPORTED, None))
         elif q < alpha:
-            verdict, needed = REFUTED, None
+            out.append(Verdict(r, float(p), float(q), REFUTED, None, refuted_because=_refuted_because(r, qd, alpha)))
         else:
-            verdict, needed = INCONCLUSIVE, _seeds_needed(r, alpha / m)
-        out.append(Verdict(r, float(p), float(q), verdict, needed))
+            needed, settles = _seeds_needed(r, alpha / m)
+            out.append(Verdict(r, float(p), float(q), INCONCLUSIVE, needed, settles=settles))
     return out
 
 

@@ -221,19 +221,20 @@ def test_bad_arguments_raise():
 @pytest.mark.parametrize(
     "diff, alternative, p, p_opp, verdict",
     [
-        (0.03, "greater", 0.0, 1.0, SUPPORTED),
-        (-0.03, "greater", 1.0, 0.0, REFUTED),
+        (0.03, "greater", 1 / 32, 1.0, SUPPORTED),
+        (-0.03, "greater", 1.0, 1 / 32, REFUTED),
         (0.0, "greater", 1.0, 1.0, INCONCLUSIVE),
-        (-0.03, "less", 0.0, 1.0, SUPPORTED),
+        (-0.03, "less", 1 / 32, 1.0, SUPPORTED),
     ],
 )
-def test_zero_variance_paired_t_is_deterministic(diff, alternative, p, p_opp, verdict):
+def test_zero_variance_paired_t_is_decided_by_sign_flips(diff, alternative, p, p_opp, verdict):
+    # 5 identical differences: the most extreme of the 2^5 sign patterns, p = 1/32 -- never 0
     b = np.array([0.51, 0.47, 0.55, 0.49, 0.53])
     r = S.paired_t(b + diff, b, alternative=alternative, **KW)  # float noise ~1e-17 in a - b
-    assert (r.p_value, r.p_opposite) == (p, p_opp)
+    assert (r.p_value, r.p_opposite) == pytest.approx((p, p_opp), rel=1e-12)
     assert r.effect == pytest.approx(diff, abs=1e-15)
     assert r.ci_low == r.ci_high == r.effect
-    assert "zero variance" in r.note and "deterministically" in r.note
+    assert "zero variance" in r.note and "sign flips" in r.note and "sign-flip" in r.test and r.discrete
     (v,) = S.holm([r])
     assert v.verdict == verdict
     assert v.seeds_needed is None
@@ -244,8 +245,8 @@ def test_zero_variance_other_tests():
     b = np.array([0.1, 0.2, 0.3, 0.4, 0.5])
     tost_in = S.equivalence_tost(b + 0.005, b, margin=0.01, **KW)
     tost_out = S.equivalence_tost(b + 0.02, b, margin=0.01, **KW)
-    assert (tost_in.p_value, tost_in.p_opposite) == (0.0, 1.0) and "zero variance" in tost_in.note
-    assert (tost_out.p_value, tost_out.p_opposite) == (1.0, 0.0)
+    assert (tost_in.p_value, tost_in.p_opposite) == (1 / 32, 1.0) and "zero variance" in tost_in.note
+    assert (tost_out.p_value, tost_out.p_opposite) == (1.0, 1 / 32)
     # rank tests need no special case for a constant shift: p = 1/2^n exactly
     w = S.wilcoxon_signed_rank(b + 1.0, b, **KW)
     assert w.p_value == pytest.approx(1 / 32) and w.ci_low == w.ci_high == pytest.approx(1.0)
@@ -253,11 +254,222 @@ def test_zero_variance_other_tests():
     assert (w0.p_value, w0.p_opposite) == (1.0, 1.0)
     # identical straight lines in every seed: constant slope
     tr = S.trend_test(np.arange(5), np.tile(0.1 * np.arange(5), (4, 1)), **KW)
-    assert tr.p_value == 0.0 and tr.effect == pytest.approx(0.1)
+    assert tr.p_value == pytest.approx(1 / 16) and tr.effect == pytest.approx(0.1) and tr.discrete
     flat = S.trend_test(np.arange(5), np.ones((4, 5)), statistic="kendall", **KW)
     assert (flat.p_value, flat.p_opposite, flat.effect) == (1.0, 1.0, 0.0)
     assert S.prediction_interval([2.0, 2.0, 2.0]) == (2.0, 2.0)
     assert S.bootstrap_mean_ci([2.0, 2.0, 2.0]) == (2.0, 2.0)
+
+
+# --------------------------------------------------------------------------- discrete data: exact sign flips
+
+
+def test_sign_flip_p_hand_computed():
+    # [1, 2, 3]: of the 8 sign patterns only the observed one has a mean as large: 1/8
+    assert S.sign_flip_p([1.0, 2.0, 3.0], "greater") == pytest.approx(1 / 8)
+    assert S.sign_flip_p([1.0, 2.0, 3.0], "less") == pytest.approx(1.0)
+    # [1, 1, -1]: mean >= 1/3 needs at least two of three positive signs: 4/8, float noise in the ties ignored
+    assert S.sign_flip_p([0.003, 0.003000000000000001, -0.0029999999999999996], "greater") == pytest.approx(0.5)
+    assert S.sign_flip_p([0.0, 0.0, 0.0], "greater") == 1.0
+    # beyond EXACT_SIGN_FLIP_MAX_N: fixed-seed Monte Carlo, floor 1/(resamples + 1)
+    n = S.EXACT_SIGN_FLIP_MAX_N + 5
+    assert S.sign_flip_p(np.ones(n), "greater") == pytest.approx(1 / (S.SIGN_FLIP_RESAMPLES + 1))
+    r = S.one_sample_t(np.ones(n), **KW)
+    assert "random flips" in r.test and r.discrete
+
+
+def test_exact_sign_flip_p_matches_scipy_permutation_test():
+    rng = np.random.default_rng(11)
+    for n in (3, 6, 10):
+        for alternative in ("greater", "less"):
+            x = rng.integers(-3, 4, n) / 1000  # ties, zeros, float rounding
+            ref = st.permutation_test((x,), lambda w, axis: np.round(np.mean(w, axis=axis), 12), vectorized=True,
+                                      permutation_type="samples", n_resamples=np.inf, alternative=alternative)
+            assert S.sign_flip_p(x, alternative) == pytest.approx(ref.pvalue, rel=1e-12)
+
+
+def test_continuous_data_keeps_the_t_test_and_ties_switch_to_sign_flips():
+    rng = np.random.default_rng(10)
+    d = rng.normal(0.5, 1.0, 6)
+    r = S.one_sample_t(d, **KW)
+    assert not r.discrete and "t-test" in r.test
+    assert r.p_value == pytest.approx(st.ttest_1samp(d, 0.0, alternative="greater").pvalue, rel=1e-12)
+    for tied in (np.r_[d[:5], d[0]], np.r_[d[:5], -d[0]], np.r_[d[:5], 0.0]):  # repeat, mirror, zero
+        rt = S.one_sample_t(tied, **KW)
+        assert rt.discrete and "sign-flip" in rt.test and "sign flips" in rt.note
+        assert rt.p_value == pytest.approx(S.sign_flip_p(tied, "greater"))
+        ci = st.ttest_1samp(tied, 0.0).confidence_interval(0.95)
+        assert (rt.ci_low, rt.ci_high) == pytest.approx((ci.low, ci.high))  # the CI stays the t CI
+
+
+def _three_valued_compositions(n: int):
+    """Every (count of -1, count of 0, count of +1) for n values."""
+    for minus in range(n + 1):
+        for plus in range(n + 1 - minus):
+            yield minus, n - minus - plus, plus
+
+
+@pytest.mark.parametrize("n", [5, 8, 12])
+def test_size_with_three_valued_differences(n):
+    """Differences of -1, 0 or +1 steps of 1/1000 (accuracies on 1,000 images, or integer epochs).
+
+    Simulated: 2000 draws, each through `paired_t` with the float noise of a
+    real a - b. Exact: the sign-flip p depends only on how many -1, 0 and +1
+    there are, so the size is a finite sum over those counts (multinomial
+    weights); it must be <= alpha with no slack. The t-test with "constant
+    differences -> p = 0" (the old rule) exceeds alpha in this setting, which
+    is what the exact check would catch.
+    """
+    rng = np.random.default_rng(2000 + n)
+    sims = 2000
+    steps = rng.choice([-1.0, 0.0, 1.0], p=[0.4, 0.2, 0.4], size=(sims, n))
+    base = rng.integers(400, 600, (sims, n)) / 1000
+    a, b = base + steps / 1000, base
+    rs = [S.paired_t(x, y, **KW) for x, y in zip(a, b)]
+    assert all(r.discrete for r in rs)  # |d| takes 2 values: ties are certain from n = 3
+    assert_rate_at_most(f"sign-flip size, 3-valued differences, n={n}", sum(r.p_value < ALPHA for r in rs), sims, ALPHA)
+    assert_rate_at_most(f"sign-flip REFUTED, 3-valued differences, n={n}",
+                        sum(r.p_opposite < ALPHA for r in rs), sims, ALPHA)
+    old_sizes = []
+    for p_zero in (0.2, 0.4, 0.6):
+        size = old = 0.0
+        probs = [(1 - p_zero) / 2, p_zero, (1 - p_zero) / 2]
+        for counts in _three_valued_compositions(n):
+            weight = st.multinomial.pmf(counts, n, probs)
+            d = np.repeat([-1.0, 0.0, 1.0], counts)
+            size += weight * (S.one_sample_t(d, **KW).p_value < ALPHA)
+            old_p = (float(d[0] <= 0) if np.all(d == d[0])
+                     else st.ttest_1samp(d, 0.0, alternative="greater").pvalue)
+            old += weight * (old_p < ALPHA)
+        print(f"\n[stats-sim] exact size n={n} P(0)={p_zero}: sign flips {size:.4f}, old t rule {old:.4f}")
+        assert size <= ALPHA
+        old_sizes.append(old)
+    if n != 8:  # at n = 8 the t-test's discreteness happens to land just under alpha
+        assert max(old_sizes) > ALPHA
+
+
+def test_constant_differences_at_three_seeds_are_never_supported():
+    b = np.array([0.51, 0.47, 0.55])
+    family = [
+        *(S.paired_t(b + 0.01 * (i + 1), b, hypothesis=f"H{i}", statement="s") for i in range(3)),
+        S.trend_test(np.arange(4), np.tile(0.1 * np.arange(4), (3, 1)), hypothesis="T", statement="s"),
+        S.equivalence_tost(b + 0.001, b, margin=0.01, hypothesis="E", statement="s"),
+    ]
+    assert [r.p_value for r in family] == pytest.approx([1 / 8] * 5)  # 2^-3: all n = 3 seeds can show
+    assert not any(v.verdict == SUPPORTED for v in S.holm(family))
+    assert all(S.holm([r])[0].verdict == INCONCLUSIVE for r in family)
+
+
+def test_tost_size_at_the_margin_with_discrete_differences():
+    # differences at the margin +-1 step: equivalence is false; the sign-flip TOST may say SUPPORTED <= alpha
+    rng = np.random.default_rng(2100)
+    sims, n, margin = 1000, 8, 0.002
+    d = margin + rng.choice([-0.001, 0.0, 0.001], size=(sims, n))
+    rs = [S.equivalence_tost(x, np.zeros(n), margin=margin, **KW) for x in d]
+    assert all(r.discrete for r in rs)
+    assert_rate_at_most("sign-flip TOST size at the margin, n=8", sum(r.p_value < ALPHA for r in rs), sims, ALPHA)
+
+
+def test_discrete_seeds_needed_respects_the_sign_flip_floor():
+    d = np.array([3.0, 3.0, 4.0, 3.0, 2.0])  # ties: sign flips; large effect (d_z 4.2): the t power model alone says 5
+    r = S.one_sample_t(d, **KW)
+    family = [r] + [_result(f"x{i}", 0.5) for i in range(19)]  # m = 20: level 0.0025 needs 2^-n < 0.0025, n >= 9
+    v = S.holm(family)[0]
+    assert v.verdict == INCONCLUSIVE and v.settles == "support"
+    assert S.seeds_needed_t(r.effect / r.sd, ALPHA / 20) < 9 == v.seeds_needed
+
+
+# --------------------------------------------------------------------------- smallest effect of interest
+
+
+def test_min_effect_moves_p_opposite_to_the_claimed_effect():
+    rng = np.random.default_rng(2200)
+    d = rng.normal(0.1, 1.0, 12)
+    r = S.one_sample_t(d, min_effect=0.8, **KW)
+    assert r.p_value == pytest.approx(st.ttest_1samp(d, 0.0, alternative="greater").pvalue)
+    assert r.p_opposite == pytest.approx(st.ttest_1samp(d, 0.8, alternative="less").pvalue)
+    assert r.p_opposite_direction == pytest.approx(st.ttest_1samp(d, 0.0, alternative="less").pvalue)
+    assert r.min_effect == 0.8 and "claimed effect" in r.note
+    # mirrored for "less": the claim is effect < 0, its smallest size -0.8
+    rl = S.paired_t(np.zeros(12), d, alternative="less", min_effect=0.8, **KW)
+    assert rl.p_opposite == pytest.approx(st.ttest_1samp(-d, -0.8, alternative="greater").pvalue)
+    # without min_effect nothing changes
+    plain = S.one_sample_t(d, **KW)
+    assert plain.p_opposite == r.p_opposite_direction and plain.min_effect is None
+    assert plain.p_opposite_direction is None
+    tr = S.trend_test(np.arange(4), np.outer(d, np.arange(4)), min_effect=0.8, **KW)
+    assert tr.min_effect == 0.8 and tr.p_opposite == pytest.approx(r.p_opposite)
+    for bad in (0.0, -1.0, float("nan")):
+        with pytest.raises(ValueError, match="min_effect must be a positive"):
+            S.paired_t(d, np.zeros(12), min_effect=bad, **KW)
+
+
+def test_a_true_zero_effect_is_refuted_only_with_a_smallest_effect_of_interest():
+    d = np.random.default_rng(2300).normal(0.0, 1.0, 20)
+    d -= d.mean()  # observed effect exactly 0
+    (plain,) = S.holm([S.one_sample_t(d, **KW)])
+    assert plain.verdict == INCONCLUSIVE and plain.seeds_needed is None  # can never be refuted
+    (v,) = S.holm([S.one_sample_t(d, min_effect=1.0, unit="accuracy", **KW)])
+    assert v.verdict == REFUTED and v.refuted_because == "claimed effect (>= +1 accuracy) excluded"
+    (vl,) = S.holm([S.one_sample_t(d, alternative="less", min_effect=1.0, **KW)])
+    assert vl.verdict == REFUTED and vl.refuted_because == "claimed effect (<= -1) excluded"
+    # significantly the other way: "opposite direction", with or without min_effect
+    for me in (None, 1.0):
+        (vo,) = S.holm([S.one_sample_t(d - 2.0, min_effect=me, **KW)])
+        assert vo.verdict == REFUTED and vo.refuted_because == "opposite direction"
+    tost = S.holm([S.equivalence_tost(d + 5.0, np.zeros(20), margin=1.0, **KW)])[0]
+    assert tost.verdict == REFUTED and tost.refuted_because == "difference outside the margin ±1"
+    assert S.holm([S.one_sample_t(d + 5.0, **KW)])[0].refuted_because is None
+    json.dumps(v.as_dict(), allow_nan=False)
+    assert v.as_dict()["refuted_because"] == v.refuted_because and v.as_dict()["min_effect"] == 1.0
+
+
+def test_min_effect_size_when_the_true_effect_is_the_claimed_one():
+    # true effect exactly min_effect: "claimed effect excluded" must come out <= alpha
+    rng = np.random.default_rng(2400)
+    a, b = paired_normal(rng, N_SIMS, 6, delta=0.5)
+    rs = [S.paired_t(x, y, min_effect=0.5, **KW) for x, y in zip(a, b)]
+    assert_rate_at_most("min_effect exclusion at the claimed effect, n=6", sum(r.p_opposite < ALPHA for r in rs),
+                        N_SIMS, ALPHA)
+
+
+def test_seeds_needed_settles_either_way():
+    rng = np.random.default_rng(2500)
+    d = rng.normal(0, 1, 5)
+    d = (d - d.mean()) / d.std(ddof=1)  # sd 1
+    # observed 0.2 sd, claimed effect >= 1 sd: refuting (distance 0.8 sd) is nearer than supporting
+    (v,) = S.holm([S.one_sample_t(d + 0.2, min_effect=1.0, **KW)])
+    assert v.settles == "refute" and v.seeds_needed == S.seeds_needed_t(0.8)
+    (vs,) = S.holm([S.one_sample_t(d + 0.9, min_effect=1.0, **KW)])
+    assert vs.settles == "support" and vs.seeds_needed == S.seeds_needed_t(0.9)
+    # equivalence: a difference outside the margin settles as a refutation
+    (ve,) = S.holm([S.equivalence_tost(d + 1.5, np.zeros(5), margin=1.0, **KW)])
+    assert ve.verdict == INCONCLUSIVE and ve.settles == "refute" and ve.seeds_needed == S.seeds_needed_t(0.5)
+    assert ve.as_dict()["settles"] == "refute"
+
+
+def test_between_variants_is_recorded():
+    a, b = np.array([0.5, 0.6, 0.7]), np.array([0.4, 0.45, 0.7])
+    assert S.paired_t(a, b, between_variants=True, **KW).between_variants
+    assert not S.paired_t(a, b, **KW).between_variants
+    assert S.equivalence_tost(a, b, margin=0.5, between_variants=True, **KW).between_variants
+    assert not S.equivalence_tost(a, b, margin=0.5, **KW).between_variants
+    assert S.holm([S.paired_t(a, b, between_variants=True, **KW)])[0].as_dict()["between_variants"] is True
+
+
+def test_format_verdict_words_seeds_needed_as_conditional_on_the_observed_effect():
+    from fixtures.claim_check import format_verdict
+
+    d = np.array([0.3, -0.1, 0.5, 0.2])
+    (v,) = S.holm([S.one_sample_t(d, **KW)])
+    assert f"at the observed effect, about {v.seeds_needed} seeds would settle it (to support)" in format_verdict(v)
+    (vr,) = S.holm([S.one_sample_t(-d, **KW)])
+    assert "(to refute)" in format_verdict(vr)
+    z = np.random.default_rng(2600).normal(0.0, 1.0, 20)
+    (ref,) = S.holm([S.one_sample_t(z - z.mean(), min_effect=1.0, **KW)])
+    line = format_verdict(ref)
+    assert "REFUTED" in line and "claimed effect (>= +1) excluded" in line
+    assert f"p against={ref.result.p_opposite:.3g}" in line
 
 
 # --------------------------------------------------------------------------- size under the null
@@ -548,9 +760,14 @@ def test_verdict_seeds_needed_from_an_inconclusive_result():
     # in a family of 3 the Bonferroni level alpha/3 is what guarantees a Holm rejection
     v3 = S.holm([r, _result("x", 0.5), _result("y", 0.5)])[0]
     assert v3.seeds_needed == S.seeds_needed_t(0.7, ALPHA / 3) > v.seeds_needed
-    # a "less" claim with a positive observed effect: no n will support it
+    assert v.settles == "support"
+    # a "less" claim with a positive observed effect: no n will support it, but at the
+    # observed effect the opposite direction reaches 80% power at the same n -- to refute
     (vl,) = S.holm([S.one_sample_t(d, alternative="less", **KW)])
-    assert vl.verdict == INCONCLUSIVE and vl.seeds_needed is None
+    assert vl.verdict == INCONCLUSIVE and vl.seeds_needed == v.seeds_needed and vl.settles == "refute"
+    # an observed effect of exactly 0 and no smallest effect of interest: nothing settles it
+    (v0,) = S.holm([S.one_sample_t(d - d.mean(), **KW)])
+    assert v0.verdict == INCONCLUSIVE and v0.seeds_needed is None and v0.settles is None
     # no power model (McNemar): None
     assert S.holm([_result("m", 0.5)])[0].seeds_needed is None
 
