@@ -13,6 +13,8 @@ pytest_plugins = ["pytester"]
 CONFTEST = '''
 import pytest
 
+from claims.family import Decided
+from fixtures.claim_check import Expectations
 from harness import stats
 
 pytest_plugins = ["fixtures.options", "fixtures.evidence"]
@@ -29,7 +31,12 @@ def evidence():
 
 
 @pytest.fixture(scope="session")
-def verdicts():
+def expectations():
+    return Expectations()
+
+
+@pytest.fixture(scope="session")
+def decided():
     def result(name, effect, ci, p):
         return stats.Result(hypothesis=name, statement="dropout > baseline", test="paired t", n=5, effect=effect,
                             ci_low=ci[0], ci_high=ci[1], p_value=p, p_opposite=1 - p)
@@ -38,8 +45,11 @@ def verdicts():
         result("C4.layer0.end", -2.5, (-4.0, -1.0), 0.002),
         result("C4.layer1.end", 0.5, (-1.0, 2.0), 0.4),
     ])
-    return {"C1": family[:1], "C4": family[1:]}
+    return {"C0": Decided([], []), "C1": Decided(family[:1], []), "C4": Decided(family[1:], [])}
 '''
+
+
+HOLDS = 'assert claim.overall == "SUPPORTED"'
 
 
 def claim_module(claim_id: str, body: str) -> str:
@@ -55,9 +65,9 @@ def properties_by_test(xml_path) -> dict[str, dict[str, str]]:
 def junit(pytester) -> dict[str, dict[str, str]]:
     pytester.makeconftest(CONFTEST)
     pytester.makepyfile(
-        test_c0=claim_module("C0", 'claim.exact = (False, "831,210 vs 831,466 parameters"); claim.assert_supported()'),
-        test_c1=claim_module("C1", "claim.assert_supported()"),
-        test_c4=claim_module("C4", "claim.assert_supported()"),
+        test_c0=claim_module("C0", 'claim.exact = (False, "831,210 vs 831,466 parameters")\n    ' + HOLDS),
+        test_c1=claim_module("C1", HOLDS),
+        test_c4=claim_module("C4", HOLDS),
     )
     result = pytester.runpytest("-p", "no:cacheprovider", "--junitxml=junit.xml")
     result.assert_outcomes(passed=1, failed=2)
