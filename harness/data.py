@@ -7,7 +7,8 @@ checked against a content digest that depends only on pixels and labels, so the
 official download and the shared re-pickled copy are accepted alike and anything
 else (truncated, tampered, a different dataset) is refused with a message that
 says what to do. The archive's folder may be read-only (CI mounts it so): nothing
-is ever written beside it; decoded arrays are cached in the cache directory.
+is ever written beside it; decoded arrays are cached in the cache directory, and
+used only while the source they were decoded from is still there, unchanged.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import http.client
 import io
+import json
 import os
 import pickle
 import tarfile
@@ -30,7 +32,7 @@ from typing import BinaryIO, NamedTuple
 import numpy as np
 from tqdm import tqdm
 
-from harness.atomic import write_atomically
+from harness.atomic import exclusive, temp_folder, write_atomically
 
 OFFICIAL_URL = "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"
 # The md5 published next to the official download; it only guards the download
@@ -78,6 +80,8 @@ _FIX_SOURCE = (
     "the cache, delete it and it will be downloaded again."
 )
 
+_FIX_CACHE = f"Fix: set --cache-dir or {CACHE_ENV_VAR} to a writable folder."
+
 # The only globals a CIFAR-10 pickle needs (numpy arrays, as written by numpy 1.x or
 # 2.x, protocol 2 to 5). Refusing everything else means a tampered archive cannot run
 # code through pickle.
@@ -89,6 +93,8 @@ _ALLOWED_PICKLE_GLOBALS = frozenset(
         ("numpy._core.numeric", "_frombuffer"),
         ("numpy", "ndarray"),
         ("numpy", "dtype"),
+        ("numpy.core.multiarray", "scalar"),  # numpy scalars (labels as np.int64): a dtype and raw bytes
+        ("numpy._core.multiarray", "scalar"),
         ("_codecs", "encode"),  # how Python 3 writes bytes under protocol 2
     }
 )
@@ -118,6 +124,7 @@ class Cifar10:
     # SHA-256 over the per-batch content digests in batch order: a stable id of the
     # data for cache keys, whatever file it was read from.
     digest: str
+    read_from: str = ""  # what was read: the source, or the decoded cache (and of which source), for provenance
 
 
 class _Batch(NamedTuple):
@@ -210,7 +217,7 @@ def _download(url: str, destination: Path, expected_md5: str) -> None:
                 f"--cifar10=PATH or {ENV_VAR}=PATH to it."
             )
 
-    write_atomically(destination, fetch_and_check)
+    write_atomically(destination, fetch_and_check, temp_dir=temp_folder(destination.parent))
 
 
 # --------------------------------------------------------------------------- loading
@@ -227,23 +234,72 @@ def load_cifar10(
     Decoding the 170 MB archive takes seconds, so the decoded batches are cached in
     ``cache_dir`` under the dataset digest the expected content digests imply; a
     cache entry is re-verified on every load and a damaged one is decoded again.
+    The cache is used only for a source known to hold that data: one that was
+    decoded and verified before and has not changed since (same files, sizes and
+    modification times, recorded beside the cache). Any other source (a new copy,
+    an empty folder, a corrupt archive) is read and verified, so a named source is
+    never silently ignored. One process decodes at a time; others wait for it.
     ``expected_digests=None`` skips verification and caching (there is no trusted
     key before decoding); it is meant for tests that generate their own data.
     """
     source = Path(source)
     if expected_digests is None:
         batches = _read_batches(source)
-        return _assemble(batches, _batch_digests(batches))
+        return _assemble(batches, _batch_digests(batches), f"{source}")
 
     expected = _complete_expectation(expected_digests)
     cache_root = cache_dir if cache_dir is not None else default_cache_dir()
     cache_file = cache_root / f"cifar10-{_dataset_digest(expected)}.npz"
-    batches = _load_cached_batches(cache_file, expected)
-    if batches is None:
+    with exclusive(cache_root / "locks" / f"{cache_file.stem}.lock", "decoding CIFAR-10", _FIX_CACHE):
+        fingerprint = _fingerprint(source)
+        known = fingerprint in _known_sources(cache_file)
+        batches = _load_cached_batches(cache_file, expected) if known else None
+        if batches is not None:
+            return _assemble(batches, expected, f"{cache_file} (decoded from {source}, unchanged since)")
         batches = _read_batches(source)
         _check_digests(_batch_digests(batches), expected, source)
-        _cache_batches(cache_file, batches)
-    return _assemble(batches, expected)
+        if not cache_file.is_file():  # an existing one is verified when next used, and replaced if damaged
+            _cache_batches(cache_file, batches)
+        _remember_source(cache_file, fingerprint)
+    return _assemble(batches, expected, f"{source} (decoded and verified)")
+
+
+def _fingerprint(source: Path) -> str:
+    """Identifies the source's files as they are now: resolved paths, sizes, modification times."""
+    if source.is_dir():
+        folder = _batches_folder(source)
+        files = [folder / name for name in BATCH_NAMES]
+    elif source.is_file():
+        files = [source]
+    else:
+        raise DatasetError(f"CIFAR-10 source {source} does not exist. {_FIX_SOURCE}")
+    try:
+        stats = [(str(f.resolve()), f.stat().st_size, f.stat().st_mtime_ns) for f in files]
+    except OSError as error:
+        raise DatasetError(f"Cannot read CIFAR-10 source {source}: {error}. {_FIX_SOURCE}") from error
+    return json.dumps(stats)
+
+
+def _sources_file(cache_file: Path) -> Path:
+    return cache_file.with_name(cache_file.stem + ".sources.json")
+
+
+def _known_sources(cache_file: Path) -> list[str]:
+    """Fingerprints of the sources verified to hold the cached data (none when unreadable)."""
+    try:
+        known = json.loads(_sources_file(cache_file).read_text())
+    except (OSError, ValueError):
+        return []
+    return [k for k in known if isinstance(k, str)] if isinstance(known, list) else []
+
+
+def _remember_source(cache_file: Path, fingerprint: str) -> None:
+    known = [k for k in _known_sources(cache_file) if k != fingerprint] + [fingerprint]
+    try:
+        write_atomically(_sources_file(cache_file), lambda out: out.write(json.dumps(known).encode()),
+                         temp_dir=temp_folder(cache_file.parent))
+    except OSError:  # _cache_batches has already warned that this cache cannot be written
+        pass
 
 
 def _complete_expectation(expected_digests: Mapping[str, str]) -> dict[str, str]:
@@ -383,7 +439,7 @@ def _check_digests(actual: Mapping[str, str], expected: Mapping[str, str], sourc
             )
 
 
-def _assemble(batches: Mapping[str, _Batch], batch_digests: Mapping[str, str]) -> Cifar10:
+def _assemble(batches: Mapping[str, _Batch], batch_digests: Mapping[str, str], read_from: str) -> Cifar10:
     """Concatenate the train batches in order and convert every image to HWC."""
     train_images = _chw_to_hwc(np.concatenate([batches[name].data for name in TRAIN_BATCHES]))
     train_labels = np.concatenate([batches[name].labels for name in TRAIN_BATCHES]).astype(np.int32)
@@ -391,13 +447,30 @@ def _assemble(batches: Mapping[str, _Batch], batch_digests: Mapping[str, str]) -
     test_labels = batches[TEST_BATCH].labels.astype(np.int32)
     for array in (train_images, train_labels, test_images, test_labels):
         array.setflags(write=False)
-    return Cifar10(train_images, train_labels, test_images, test_labels, _dataset_digest(batch_digests))
+    return Cifar10(train_images, train_labels, test_images, test_labels, _dataset_digest(batch_digests), read_from)
 
 
 def _chw_to_hwc(data: np.ndarray) -> np.ndarray:
     """Rows of 1024 R, 1024 G, 1024 B values -> rows of (R, G, B) pixel triples, as tfds gives them."""
     images = data.reshape(-1, CHANNELS, IMAGE_SIDE, IMAGE_SIDE).transpose(0, 2, 3, 1)
     return np.ascontiguousarray(images).reshape(-1, PIXELS_PER_IMAGE)
+
+
+def verified_batches(
+    batches: Mapping[str, tuple[np.ndarray, np.ndarray]],
+    read_from: str,
+    expected_digests: Mapping[str, str] | None = CONTENT_DIGESTS,
+) -> Cifar10:
+    """CIFAR-10 from the six batches as another reader produced them (harness/tfds_source.py), in the pickles'
+    layout: (uint8 (n, 3072) channel-major rows, labels) per batch name. The same shape and content-digest
+    checks as the official files, so every source yields the same verified arrays and dataset digest.
+    ``expected_digests=None`` skips verification (tests that generate their own data)."""
+    checked = {name: _checked_batch(*batches[name], f"{read_from}:{name}") for name in BATCH_NAMES}
+    if expected_digests is None:
+        return _assemble(checked, _batch_digests(checked), read_from)
+    expected = _complete_expectation(expected_digests)
+    _check_digests(_batch_digests(checked), expected, Path(read_from))
+    return _assemble(checked, expected, read_from)
 
 
 # --------------------------------------------------------------------------- decoded cache
@@ -415,10 +488,12 @@ def _load_cached_batches(cache_file: Path, expected: Mapping[str, str]) -> dict[
             }
         _check_digests(_batch_digests(batches), expected, cache_file)
     except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile, DatasetError) as damage:
-        warnings.warn(
-            f"Decoded CIFAR-10 cache {cache_file} is damaged ({damage}); deleting it and decoding the source again."
-        )
-        cache_file.unlink(missing_ok=True)
+        try:
+            cache_file.unlink(missing_ok=True)
+            deleted = "deleted it"
+        except OSError as error:  # a read-only cache: say so, and decode anyway
+            deleted = f"could not delete it ({error}; {_FIX_CACHE})"
+        warnings.warn(f"Decoded CIFAR-10 cache {cache_file} is damaged ({damage}); {deleted}; decoding the source again.")
         return None
     return batches
 
@@ -430,11 +505,11 @@ def _cache_batches(cache_file: Path, batches: Mapping[str, _Batch]) -> None:
         arrays[f"{name}.data"] = batches[name].data
         arrays[f"{name}.labels"] = batches[name].labels
     try:
-        write_atomically(cache_file, lambda out: np.savez(out, **arrays))
+        write_atomically(cache_file, lambda out: np.savez(out, **arrays), temp_dir=temp_folder(cache_file.parent))
     except OSError as error:
         warnings.warn(
             f"Could not cache decoded CIFAR-10 at {cache_file} ({error}); every load will decode the source again. "
-            f"Fix: set {CACHE_ENV_VAR} to a writable folder."
+            + _FIX_CACHE
         )
 
 

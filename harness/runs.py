@@ -2,14 +2,23 @@
 
 This is the one door through which claims obtain runs (via the session-scoped
 `runs` fixture), so each tier trains at most once per session and at most
-once per configuration across sessions.
+once per configuration across sessions, even when two sessions start
+together (a lock per cache key). Training survives what it can: a kill
+resumes from the last checkpoint, Ctrl-C stops at the next chunk boundary
+with a checkpoint, and a cache that cannot be written costs only the cache
+(the runs are still returned).
 """
 
 from __future__ import annotations
 
+import contextlib
+import signal
+import sys
+import threading
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 import jax
 import jax.numpy as jnp
@@ -19,7 +28,7 @@ from jax.sharding import Mesh, NamedSharding, PartitionSpec
 from harness import HARNESS_VERSION, cache
 from harness.config import VARIANTS, RunConfig
 from harness.data import Cifar10, normalise, stratified_subset
-from harness.train import Dataset, RunSet, train_runs
+from harness.train import Dataset, RunSet, TrainingDiverged, train_runs
 
 
 @dataclass(frozen=True)
@@ -32,6 +41,7 @@ class TierData:
     source_digest: str
     raw_train_images: np.ndarray  # uint8, HWC, for the writeup's figures
     raw_train_labels: np.ndarray
+    read_from: str = ""  # which file the data was read from (provenance)
 
 
 def prepare(cifar: Cifar10, config: RunConfig) -> TierData:
@@ -56,7 +66,8 @@ def prepare(cifar: Cifar10, config: RunConfig) -> TierData:
         test_y=jnp.asarray(cifar.test_labels[test_idx], jnp.int32),
     )
     return TierData(
-        dataset, train_idx, test_idx, cifar.digest, cifar.train_images[train_idx], cifar.train_labels[train_idx]
+        dataset, train_idx, test_idx, cifar.digest, cifar.train_images[train_idx], cifar.train_labels[train_idx],
+        cifar.read_from,
     )
 
 
@@ -81,25 +92,84 @@ def get_runs(
     cache_dir: Path,
     retrain: bool = False,
     progress: Callable[[int], None] | None = None,
+    checkpoint_interval_s: float = cache.CHECKPOINT_INTERVAL_S,
 ) -> tuple[RunSet, str]:
-    """(run set, cache key). Trains when there is no trustworthy entry or `retrain` is set."""
+    """(run set, cache key). Trains when there is no trustworthy entry or `retrain` is set.
+
+    A diverged training raises `TrainingDiverged` and caches nothing. A
+    Ctrl-C during training raises `TrainingInterrupted` at the next chunk
+    boundary; one that comes after the last chunk is delivered (as
+    KeyboardInterrupt) once the entry is written, so finished work is kept.
+    """
     key = config.key(data.source_digest, HARNESS_VERSION)
-    cached = None if retrain else cache.load(cache_dir, key)  # warns when an entry is damaged
-    if cached is not None:
-        return cached, key
-    seeds = config.tier.seeds()
-    run_set = train_runs(
-        config, data.dataset, seeds, progress=progress, sharding=run_sharding(len(seeds) * len(VARIANTS))
-    )
-    run_set.meta = {
-        "cache": "retrained" if retrain else "miss",
-        "devices": [str(d) for d in jax.devices()],
-        "num_train": int(data.dataset.train_x.shape[0]),
-        "num_test": int(data.dataset.test_x.shape[0]),
-        "peak_device_memory_bytes": peak_device_memory(),
-    }
-    cache.save(cache_dir, key, run_set)
+    with cache.one_writer(cache_dir, key), deferred_interrupts() as stop_requested:
+        cached = None if retrain else cache.load(cache_dir, key)  # warns when an entry is damaged
+        if cached is not None:
+            return cached, key
+        checkpoints = cache.Checkpoints(cache_dir, key, interval_s=checkpoint_interval_s)
+        if retrain:  # a checkpoint is as untrusted as the entry: it may come from older code
+            checkpoints.delete()
+        seeds = config.tier.seeds()
+        try:
+            run_set = train_runs(
+                config, data.dataset, seeds, progress=progress, sharding=run_sharding(len(seeds) * len(VARIANTS)),
+                checkpoints=checkpoints, stop_requested=stop_requested,
+            )
+        except TrainingDiverged:
+            checkpoints.delete()  # resuming would diverge again
+            raise
+        run_set.meta = {
+            "cache": "retrained" if retrain else "miss",
+            "resumed_from_epoch": checkpoints.restored_epoch,
+            "devices": [str(d) for d in jax.devices()],
+            "num_train": int(data.dataset.train_x.shape[0]),
+            "num_test": int(data.dataset.test_x.shape[0]),
+            "peak_device_memory_bytes": peak_device_memory(),
+        }
+        try:
+            cache.save(cache_dir, key, run_set)
+        except OSError as error:
+            run_set.meta["cache"] += " (not saved)"
+            warnings.warn(
+                f"Could not write the run cache entry {cache.entry_path(cache_dir, key)} ({error}); the runs are "
+                f"kept in memory for this session and will be trained again next time. {cache.FIX_CACHE}",
+                cache.CacheWarning, stacklevel=2,
+            )
+        else:
+            checkpoints.delete()
     return run_set, key
+
+
+@contextlib.contextmanager
+def deferred_interrupts() -> Iterator[Callable[[], bool]]:
+    """Turn the first Ctrl-C into a request that training honours at its next chunk boundary.
+
+    A KeyboardInterrupt raised at an arbitrary point (inside jax's lowering
+    or compilation, between an array's transfer and its use) can leave the
+    process in a state that crashes at exit; a request checked at a chunk
+    boundary stops cleanly, with a checkpoint. A second Ctrl-C stops at once.
+    A request that training did not consume is delivered on leaving. Outside
+    the main thread (where signals cannot be caught) nothing is deferred.
+    """
+    requested = threading.Event()
+
+    def on_interrupt(signum: int, frame: object) -> None:
+        if requested.is_set():
+            raise KeyboardInterrupt
+        requested.set()
+        print("\nCtrl-C: stopping at the end of this chunk of epochs, with a checkpoint "
+              "(press Ctrl-C again to stop at once).", file=sys.stderr, flush=True)
+
+    if threading.current_thread() is not threading.main_thread():
+        yield requested.is_set
+        return
+    previous = signal.signal(signal.SIGINT, on_interrupt)
+    try:
+        yield requested.is_set
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if requested.is_set():
+        raise KeyboardInterrupt
 
 
 def peak_device_memory() -> int | None:

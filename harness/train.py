@@ -12,7 +12,8 @@ Read top to bottom, one run is the writeup's training loop:
 `jax.vmap` runs all runs side by side (the run axis is variant-major: run
 r = v * S + s), `lax.scan` loops over steps and epochs, and nothing leaves the
 device but the summaries of `summaries.py`. The host calls the same compiled
-chunk of epochs repeatedly only to show progress.
+chunk of epochs repeatedly; between chunks it shows progress, checks that no
+run diverged, saves a checkpoint when one is due and stops when asked to.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from __future__ import annotations
 import functools
 import time
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, NamedTuple
+from typing import Callable, Iterable, NamedTuple, Protocol
 
 import jax
 import jax.numpy as jnp
@@ -95,6 +96,38 @@ class RunSet:
         }
 
 
+class Snapshot(NamedTuple):
+    """Training stopped after `epoch` epochs: all that resuming it needs, as host arrays."""
+
+    epoch: int
+    state: RunState
+    history: dict[str, np.ndarray]  # per-epoch summaries of epochs 0..epoch, shaped (epoch + 1, runs, ...)
+
+
+class Checkpointer(Protocol):
+    """Where `train_runs` keeps snapshots between chunks (`cache.Checkpoints` on disk)."""
+
+    def restore(self, like: RunState) -> Snapshot | None:
+        """The snapshot to resume from, if any; `like` is the fresh state, to check its shapes against."""
+
+    def due(self) -> bool:
+        """Whether a snapshot should be saved now (fetching the state to the host is not free)."""
+
+    def save(self, snapshot: Snapshot) -> None: ...
+
+
+class TrainingDiverged(RuntimeError):
+    """A run's loss or weights became NaN or infinite: its numbers would be meaningless, so it is not kept."""
+
+
+class TrainingInterrupted(KeyboardInterrupt):
+    """Training stopped at a chunk boundary on request (Ctrl-C), after saving a checkpoint."""
+
+    def __init__(self, epoch: int, epochs: int) -> None:
+        super().__init__(f"training interrupted at epoch {epoch} of {epochs}")
+        self.epoch, self.epochs = epoch, epochs
+
+
 def run_keep_probs(config: RunConfig, num_seeds: int) -> jax.Array:
     """(runs, layers): ones for the baseline runs, 1 - p for the dropout runs."""
     dropout = keep_probabilities(config.protocol.dropout_rates)
@@ -107,6 +140,15 @@ def init_states(config: RunConfig, seeds: Iterable[int], num_train: int) -> RunS
     seeds = tuple(seeds)
     run_seeds = jnp.asarray(seeds * len(VARIANTS), dtype=jnp.uint32)
     return _init_program(config, num_train)(run_seeds, run_keep_probs(config, len(seeds)))
+
+
+def state_bytes(config: RunConfig) -> int:
+    """Bytes of one run's training state (weights, Adam moments, BatchNorm statistics), without its data order.
+
+    From the shapes alone (`jax.eval_shape`): nothing is allocated or compiled.
+    """
+    shapes = jax.eval_shape(_init_program(config, 0), jnp.zeros(1, jnp.uint32), jnp.ones((1, len(config.widths))))
+    return sum(leaf.size * leaf.dtype.itemsize for leaf in jax.tree_util.tree_leaves(shapes))
 
 
 @functools.lru_cache(maxsize=8)
@@ -209,12 +251,24 @@ def chunk_length(epochs: int, target: int = 10) -> int:
     return max(d for d in range(1, min(epochs, target) + 1) if epochs % d == 0)
 
 
+def max_chunk_epochs() -> int:
+    """Epochs per compiled chunk, at most, on this backend.
+
+    Between chunks the host checks for divergence, honours Ctrl-C and saves
+    checkpoints, so a chunk should last seconds: an accelerator trains 10
+    epochs of the full tier in that time, a CPU about 2 of the smoke tier.
+    """
+    return 2 if jax.default_backend() == "cpu" else 10
+
+
 class Programs(NamedTuple):
     """The jitted programs of one configuration; jax caches their compilations by input shape."""
 
     initial: Callable  # (states, data) -> summaries at epoch 0
-    chunk: Callable  # (states, first epoch, data) -> (states, summaries of `chunk_length` epochs)
+    chunk: Callable  # (states, first epoch, data) -> (states, summaries of `length` epochs)
     final: Callable  # (states, data) -> end-of-training summaries
+    finite: Callable  # states -> (runs,) bool: every parameter and BatchNorm statistic finite
+    length: int  # epochs per chunk
     compiled_chunks: dict  # input signature -> compiled `chunk` (compiled ahead of time to time it)
 
     def compiled_chunk(self, state: RunState, data: Dataset) -> tuple[Callable, float]:
@@ -240,7 +294,7 @@ def programs(config: RunConfig, num_train: int) -> Programs:
     """Built once per (configuration, train size): claims and tiers that share them never recompile."""
     model = MLP(widths=config.widths)
     epoch_fn = jax.vmap(make_epoch_fn(config, num_train), in_axes=(0, 0, None))
-    length = chunk_length(config.tier.epochs)
+    length = chunk_length(config.tier.epochs, max_chunk_epochs())
 
     def chunk(states: RunState, first_epoch: jax.Array, data: Dataset) -> tuple[RunState, dict]:
         # scan over epochs, vmap inside: every run is at the same epoch.
@@ -253,8 +307,20 @@ def programs(config: RunConfig, num_train: int) -> Programs:
         initial=jax.jit(jax.vmap(lambda s, d: evaluate(model, s, d), in_axes=(0, None))),
         chunk=jax.jit(chunk, donate_argnums=0),
         final=jax.jit(jax.vmap(lambda s, d: final_summaries(model, s, d, config), in_axes=(0, None))),
+        finite=jax.jit(finite_runs),
+        length=length,
         compiled_chunks={},
     )
+
+
+def finite_runs(state: RunState) -> jax.Array:
+    """(runs,) True where every parameter and BatchNorm statistic of the run is finite.
+
+    A separate program, not part of the chunk, so the chunk's compiled code
+    (and so its numbers) is the same with or without the check.
+    """
+    leaves = jax.tree_util.tree_leaves((state.params, state.batch_stats))
+    return jnp.stack([jnp.isfinite(leaf.reshape(leaf.shape[0], -1)).all(axis=1) for leaf in leaves]).all(axis=0)
 
 
 def train_runs(
@@ -264,43 +330,57 @@ def train_runs(
     *,
     progress: Callable[[int], None] | None = None,
     sharding: jax.sharding.Sharding | None = None,
+    checkpoints: Checkpointer | None = None,
+    stop_requested: Callable[[], bool] = lambda: False,
 ) -> RunSet:
     """Train both variants for every seed; return the summaries and the trained networks.
 
     `progress(epochs_done)` is called after each chunk of epochs. `sharding`
-    (over the run axis) spreads the runs across devices.
+    (over the run axis) spreads the runs across devices. With `checkpoints`,
+    training resumes from its snapshot and saves one at chunk boundaries when
+    due; the numbers are the same bit for bit as without (the same programs
+    run on the same values). When `stop_requested()` turns true, training
+    saves a snapshot and raises `TrainingInterrupted` at the next chunk
+    boundary. A run whose loss or weights stop being finite raises
+    `TrainingDiverged`, naming it.
     """
     seeds = tuple(seeds)
     epochs = config.tier.epochs
-    state = init_states(config, seeds, data.train_x.shape[0])
-    if sharding is not None:
-        state = jax.device_put(state, sharding)
     program = programs(config, data.train_x.shape[0])
-    length = chunk_length(epochs)
+    fresh = init_states(config, seeds, data.train_x.shape[0])
+    snapshot = checkpoints.restore(fresh) if checkpoints is not None else None
+    # device_put also for the fresh state: the compiled chunk is looked up by where its inputs live.
+    state = jax.device_put(fresh if snapshot is None else snapshot.state, sharding)
 
     chunk, compile_seconds = program.compiled_chunk(state, data)
 
     start = time.perf_counter()
-    history = [jax.tree_util.tree_map(lambda a: a[None], program.initial(state, data))]
-    for first in range(1, epochs + 1, length):
-        state, summary = chunk(state, jnp.int32(first), data)
-        history.append(summary)
+    if snapshot is None:
+        done, history = 0, jax.device_get(jax.tree_util.tree_map(lambda a: a[None], program.initial(state, data)))
+    else:
+        done, history = snapshot.epoch, snapshot.history
         if progress is not None:
-            jax.block_until_ready(summary)
-            progress(first + length - 1)
-    end_summaries = program.final(state, data)
-    host = jax.device_get((history, end_summaries, state.params, state.batch_stats))
+            progress(done)
+    while done < epochs:
+        if stop_requested():
+            if checkpoints is not None:
+                checkpoints.save(Snapshot(done, jax.device_get(state), history))
+            raise TrainingInterrupted(done, epochs)
+        state, summary = chunk(state, jnp.int32(done + 1), data)
+        summary, finite = jax.device_get((summary, program.finite(state)))
+        _check_finite(finite, summary, seeds, done)
+        history = {name: np.concatenate([history[name], summary[name]]) for name in history}
+        done += program.length
+        if progress is not None:
+            progress(done)
+        if checkpoints is not None and done < epochs and checkpoints.due():
+            checkpoints.save(Snapshot(done, jax.device_get(state), history))
+    end_summaries, params, batch_stats = jax.device_get((program.final(state, data), state.params, state.batch_stats))
     train_seconds = time.perf_counter() - start
-    history, end_summaries, params, batch_stats = host
 
     shape = (len(VARIANTS), len(seeds))
-    # scan stacks epochs first: (epochs, runs, ...) -> (runs, epochs, ...) -> (variants, seeds, epochs, ...)
-    curves = {
-        name: np.concatenate([np.moveaxis(h[name], 0, 1) for h in history], axis=1).reshape(
-            *shape, epochs + 1, *history[0][name].shape[2:]
-        )
-        for name in history[0]
-    }
+    # history is (epochs + 1, runs, ...) -> (runs, epochs + 1, ...) -> (variants, seeds, epochs + 1, ...)
+    curves = {name: np.moveaxis(h, 0, 1).reshape(*shape, *h.shape[:1], *h.shape[2:]) for name, h in history.items()}
     split_runs = lambda a: np.asarray(a).reshape(*shape, *a.shape[1:])  # noqa: E731
     return RunSet(
         config=config,
@@ -311,4 +391,23 @@ def train_runs(
         batch_stats=jax.tree_util.tree_map(split_runs, batch_stats),
         train_seconds=train_seconds,
         compile_seconds=compile_seconds,
+    )
+
+
+def _check_finite(finite: np.ndarray, summary: dict[str, np.ndarray], seeds: tuple[int, ...], done: int) -> None:
+    """Raise `TrainingDiverged` naming every run whose weights or losses stopped being finite in this chunk."""
+    losses_ok = np.isfinite(summary["train_loss"]) & np.isfinite(summary["test_loss"])  # (chunk epochs, runs)
+    bad = np.flatnonzero(~(finite & losses_ok.all(axis=0)))
+    if bad.size == 0:
+        return
+    named = []
+    for run in bad:
+        variant, seed = VARIANTS[run // len(seeds)], seeds[run % len(seeds)]
+        failed_epochs = np.flatnonzero(~losses_ok[:, run])
+        epoch = done + 1 + (failed_epochs[0] if failed_epochs.size else len(losses_ok) - 1)
+        named.append(f"{variant} seed {seed} (from epoch {epoch})")
+    raise TrainingDiverged(
+        f"Training diverged: the loss or weights became NaN or infinite for {', '.join(named)}, "
+        f"checked after epoch {done + len(losses_ok)}. Nothing was cached. Fix: lower the learning rate or check "
+        "the data for NaN or infinite values; a diverged run would make every claim meaningless."
     )

@@ -235,17 +235,22 @@ def test_read_only_source_folder_is_never_written(tmp_path, fake, cache_dir):
 # --------------------------------------------------------------------------- decoded cache
 
 
-def test_cache_hit_does_not_read_the_source(tmp_path, fake, cache_dir):
+def test_cache_hit_does_not_decode_an_unchanged_source(tmp_path, fake, cache_dir, monkeypatch):
     archive = write_archive(tmp_path, fake)
     first = load_cifar10(archive, cache_dir=cache_dir, expected_digests=fake.digests)
-    assert [p.name for p in cache_dir.iterdir()] == [f"cifar10-{first.digest}.npz"]  # no temp files left
+    assert not list((cache_dir / "tmp").iterdir())  # no temp files left
+    assert "decoded and verified" in first.read_from and str(archive) in first.read_from
 
-    archive.unlink()  # a cache hit must not need it
+    def no_decoding(source):
+        raise AssertionError(f"decoded {source} again")
+
+    monkeypatch.setattr(data, "_read_batches", no_decoding)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         second = load_cifar10(archive, cache_dir=cache_dir, expected_digests=fake.digests)
     assert_matches_fake(second, fake)
     assert second.digest == first.digest
+    assert second.read_from.startswith(str(cache_dir / f"cifar10-{first.digest}.npz"))
 
 
 def _truncate(path: Path) -> None:
@@ -280,8 +285,9 @@ def test_damaged_cache_is_decoded_again_with_a_warning(tmp_path, fake, cache_dir
 
     with warnings.catch_warnings():  # the rewritten entry is intact again
         warnings.simplefilter("error")
-        archive.unlink()
-        assert_matches_fake(load_cifar10(archive, cache_dir=cache_dir, expected_digests=fake.digests), fake)
+        again = load_cifar10(archive, cache_dir=cache_dir, expected_digests=fake.digests)
+    assert_matches_fake(again, fake)
+    assert again.read_from.startswith(str(cache_file))
 
 
 def test_unwritable_cache_warns_and_still_loads(tmp_path, fake):
@@ -360,7 +366,7 @@ def test_download_lands_in_the_cache_dir(web_root, fake, cache_dir):
     source = resolve_source(None, cache_dir=cache_dir, url=f"{base_url}/served.tar.gz", archive_md5=md5)
 
     assert source == cache_dir / ARCHIVE_NAME
-    assert os.listdir(cache_dir) == [ARCHIVE_NAME]
+    assert sorted(os.listdir(cache_dir)) == [ARCHIVE_NAME, "tmp"] and not os.listdir(cache_dir / "tmp")
     assert source.read_bytes() == (root / "served.tar.gz").read_bytes()
     assert_matches_fake(load_cifar10(source, cache_dir=cache_dir, expected_digests=fake.digests), fake)
 
@@ -370,7 +376,7 @@ def test_download_with_wrong_md5_leaves_nothing(web_root, fake, cache_dir):
     write_fake_archive(root / "served.tar.gz", fake)
     with pytest.raises(DatasetError, match="md5"):
         resolve_source(None, cache_dir=cache_dir, url=f"{base_url}/served.tar.gz", archive_md5="0" * 32)
-    assert os.listdir(cache_dir) == []
+    assert os.listdir(cache_dir) == ["tmp"] and not os.listdir(cache_dir / "tmp")
 
 
 def _closed_port() -> int:
@@ -387,7 +393,7 @@ def test_failed_download_says_how_to_provide_the_data(web_root, cache_dir, where
         resolve_source(None, cache_dir=cache_dir, url=url)
     assert str(cache_dir / ARCHIVE_NAME) in str(caught.value)
     assert "cifar-10-batches-py" in str(caught.value)
-    assert not cache_dir.exists() or os.listdir(cache_dir) == []
+    assert not cache_dir.exists() or not list(cache_dir.rglob("*.*"))
 
 
 def test_download_not_allowed_says_how_to_provide_the_data(cache_dir):
