@@ -178,7 +178,8 @@ class Checkpoints:
         else:
             manifest, arrays = verified
             leaves, treedef = jax.tree_util.tree_flatten(like)
-            saved = [arrays[name] for name in sorted(_group(arrays, "state"))]
+            state = _group(arrays, "state")
+            saved = [state[name] for name in sorted(state)]
             shapes = [(np.shape(a), np.asarray(a).dtype) for a in leaves]
             problem = "" if [(a.shape, a.dtype) for a in saved] == shapes else "for a different training state"
         if problem:

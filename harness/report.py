@@ -71,7 +71,7 @@ import numpy as np
 from matplotlib.figure import Figure
 from PIL import Image
 
-from harness.atomic import write_atomically
+from harness.atomic import write_all_atomically
 
 DPI = 100
 TEMPLATE = "evidence.html.j2"
@@ -216,5 +216,9 @@ def write_report(evidence: Mapping[str, Any], figures: Mapping[str, Figure], htm
         images=_embed(figures),
         other_figures=[name for name in figures if name not in referenced],
     )
-    write_atomically(Path(json_path), lambda out: out.write(json_text.encode("utf-8")))
-    write_atomically(Path(html_path), lambda out: out.write(html_text.encode("utf-8")))
+    # Both staged before either replaces its old file: a failed write leaves the old pair, never a new JSON
+    # beside an old page.
+    write_all_atomically([
+        (Path(html_path), lambda out: out.write(html_text.encode("utf-8"))),
+        (Path(json_path), lambda out: out.write(json_text.encode("utf-8"))),
+    ])
