@@ -6,13 +6,13 @@ from harness import figures, stats, writeup
 from fixtures.claim_check import per_seed
 
 CLAIM = "C2"
-SMOKE_XFAIL = (
-    'smoke: the gap part holds (baseline gap 0.36 larger, Holm p=7e-6) but after 20 epochs on 5,000 images the baseline reaches only 0.928 training accuracy, not 99% (C2.train99 REFUTED)'
-)
 
-# "reaching a training accuracy of 99%": the writeup's 0.9921 is reported as 99%,
-# so any accuracy that rounds to 99% or more (>= 0.985) reaches it.
-REACHES_99 = 0.985
+# "reaching a training accuracy of 99%", as written.
+REACHES = 0.99
+# "considerably more": the baseline's gap larger by at least 5 accuracy points
+# (the writeup's own difference is 0.19: 0.4663 vs 0.2784). A difference reliably
+# below it excludes the claimed effect.
+CONSIDERABLY = 0.05
 
 
 def generalisation_gap(ev, variant: str) -> np.ndarray:
@@ -24,13 +24,14 @@ def hypotheses(ev) -> list[stats.Result]:
     return [
         stats.paired_t(
             generalisation_gap(ev, "baseline"), generalisation_gap(ev, "dropout"),
-            hypothesis="C2.gap", alternative="greater", unit="accuracy",
+            hypothesis="C2.gap", alternative="greater", unit="accuracy", min_effect=CONSIDERABLY,
+            between_variants=True,
             statement="the baseline's final train-test accuracy gap exceeds dropout's",
         ),
         stats.one_sample_t(
-            ev.runs.curve("train_accuracy", "baseline")[:, -1], popmean=REACHES_99,
+            ev.runs.curve("train_accuracy", "baseline")[:, -1], popmean=REACHES,
             hypothesis="C2.train99", alternative="greater", unit="accuracy",
-            statement=f"the baseline's final training accuracy reaches 99% (mean > {REACHES_99})",
+            statement=f"the baseline's final training accuracy reaches 99% (mean > {REACHES})",
         ),
     ]
 
@@ -42,14 +43,20 @@ def test_c2_baseline_overfits_more(claim):
 
     Operationalisation, after the last epoch, eval mode, full splits of the tier:
       C2.gap      overfitting = train accuracy - test accuracy per run;
-                  H1: baseline's gap > dropout's gap, one-sided paired t-test across seeds.
-      C2.train99  H1: the baseline's mean final train accuracy > 0.985 (what rounds
-                  to the writeup's "99%"), one-sided one-sample t-test.
+                  H1: baseline's gap > dropout's gap, one-sided paired test across seeds;
+                  REFUTED also when the difference is significantly below 0.05
+                  ("considerably": the claimed effect excluded).
+      C2.train99  H1: the baseline's mean final train accuracy > 0.99, as written;
+                  one-sided one-sample t-test; the margin (mean - 0.99) is shown.
     "lagging behind the candidate" on test is claim C1 and is decided there.
     """
     ev = claim.evidence
     gaps = np.stack([generalisation_gap(ev, "baseline"), generalisation_gap(ev, "dropout")])
-    claim.details = {"baseline gap": per_seed(gaps[0]), "dropout gap": per_seed(gaps[1])}
+    baseline_train = ev.runs.curve("train_accuracy", "baseline")[:, -1]
+    claim.details = {
+        "baseline gap": per_seed(gaps[0]), "dropout gap": per_seed(gaps[1]),
+        f"baseline final train accuracy minus {REACHES} (per seed)": per_seed(baseline_train - REACHES),
+    }
     claim.reported = [
         row for row in writeup.accuracy_table(ev.runs.curves, ev.runs.variants, ev.config.tier.epochs, ev.tier)
         if "train accuracy, epoch 200" in row["quantity"]
@@ -58,4 +65,4 @@ def test_c2_baseline_overfits_more(claim):
         gaps, ylabel="train - test accuracy", title="Generalisation gap at the last epoch"
     )
     claim.writeup_figures = ["accuracy_curves"]
-    claim.assert_supported()
+    claim.assert_as_expected()

@@ -6,9 +6,6 @@ from harness import figures, stats, writeup
 from fixtures.claim_check import per_seed
 
 CLAIM = "C3"
-SMOKE_XFAIL = (
-    'smoke: both models are still climbing after 20 epochs; epochs to reach 90% of the final training accuracy differ by -0.2 [-1.6, +1.2] (dropout minus baseline): INCONCLUSIVE'
-)
 
 # A run has converged once its training accuracy first reaches this fraction of
 # its own final value.
@@ -26,7 +23,7 @@ def hypotheses(ev) -> list[stats.Result]:
         stats.paired_t(
             epochs_to_converge(ev.runs.curve("train_accuracy", "dropout")),
             epochs_to_converge(ev.runs.curve("train_accuracy", "baseline")),
-            hypothesis="C3", alternative="greater", unit="epochs",
+            hypothesis="C3", alternative="greater", unit="epochs", between_variants=True,
             statement=f"dropout needs more epochs than the baseline to reach {FRACTION_OF_FINAL:.0%} "
                       "of its final training accuracy",
         )
@@ -43,7 +40,8 @@ def test_c3_dropout_converges_more_slowly(claim):
     settles at: epochs to converge = the first epoch at which the run's training
     accuracy (eval mode, full train split) reaches 90% of its value at the last
     epoch. H1: dropout's epochs to converge > the baseline's; one-sided paired
-    t-test across seeds (a constant difference across seeds is decided exactly).
+    test across seeds (integer epochs tie often: tied or constant differences are
+    decided by the exact sign-flip test, see harness/stats.py).
     On the writeup's own numbers this reads about epoch 35 vs 90.
     """
     ev = claim.evidence
@@ -57,4 +55,4 @@ def test_c3_dropout_converges_more_slowly(claim):
         epochs, ylabel="epochs", title=f"Epochs to reach {FRACTION_OF_FINAL:.0%} of the final train accuracy"
     )
     claim.writeup_figures = ["accuracy_curves"]
-    claim.assert_supported()
+    claim.assert_as_expected()

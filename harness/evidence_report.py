@@ -41,6 +41,7 @@ def assemble(
     interrupted: bool,
     session_seconds: float,
     reference_dir: Path = compare.REFERENCE_DIR,
+    interruption: str = "",
 ) -> tuple[dict[str, Any], dict[str, Figure]]:
     """(evidence dict as documented in report.py, figures by name). With a reference evidence of the run's
     protocol in `reference_dir`, the dict says what changed since it (`compare.reference_section`)."""
@@ -48,7 +49,8 @@ def assemble(
     claims = []
     for claim_id in writeup.CLAIMS:  # every claim of the writeup, run or not
         check = checks.get(claim_id)
-        not_run = "the session ended before this claim ran" if claim_id in collected else "not selected in this session"
+        ended = "the session ended before this claim ran" + (f" ({interruption})" if interruption else "")
+        not_run = ended if claim_id in collected else "not selected in this session"
         outcome, reason = outcomes.get(claim_id, ("not run", not_run))
         claim = writeup.CLAIMS[claim_id]
         own = dict(check.figures) if check else {}
@@ -61,7 +63,7 @@ def assemble(
             "outcome": outcome,
             "verdict": check.overall if check else None,
             "reason": reason,
-            "hypotheses": [v.as_dict() for v in check.verdicts] if check else [],
+            "hypotheses": hypothesis_rows(check) if check else [],
             "exact": check.exact[1] if check and check.exact else "",
             "reported_vs_reproduced": check.reported if check else [],
             "figures": (check.writeup_figures + list(own)) if check else [],
@@ -69,23 +71,47 @@ def assemble(
         })
     writeup_figures = reproduce_writeup_figures(evidence) if evidence is not None else {}
     figs |= writeup_figures
-    family_size = next(iter(checks.values())).family_size if checks else 0
+    sizes = {group: sum(1 for c in claims for h in c["hypotheses"] if h["family"] == group)
+             for group in ("primary", "secondary")}
+    reduced = bool(evidence is not None and evidence.config.tier.is_reduced())
     facts = {
         "title": 'Evidence: "How and Why Does Dropout Work?"',
         "generated": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "tier": tier,
+        # Fewer seeds or epochs than the tier's defaults: not the tier's verdicts.
+        "reduced": reduced,
         # Claims merely not selected are listed as "not run" and flagged by the report's
         # banner; "interrupted" is reserved for a session that stopped before its end.
         "interrupted": interrupted or any(c["outcome"] == "not run" and c["id"] in collected for c in claims),
         "protocol": evidence.config.as_dict() if evidence else {},
         "seeds": list(evidence.runs.seeds) if evidence else [],
-        "family": {"size": family_size, "alpha": stats.ALPHA, "correction": "Holm"},
+        "family": {"size": sizes["primary"], "secondary_size": sizes["secondary"], "alpha": stats.ALPHA,
+                   "correction": "Holm"},
         "claims": claims,
         "writeup_figures": list(writeup_figures),
-        "provenance": provenance(evidence, session_seconds),
+        "provenance": provenance(evidence, session_seconds) | ({"interrupted": interruption} if interruption else {}),
     }
     facts["changes_since_reference"] = compare.reference_section(facts, reference_dir)
     return facts, figs
+
+
+def hypothesis_rows(check) -> list[dict[str, Any]]:
+    """One row per hypothesis: the decided verdict, its family, which sign supports the claim, its smoke stability."""
+    rows = []
+    for group, verdicts in (("primary", check.decided.primary), ("secondary", check.decided.secondary)):
+        for v in verdicts:
+            expectation = check.expectations.by_hypothesis.get(v.result.hypothesis)
+            rows.append(v.as_dict() | {
+                "family": group,
+                "supports_if": SUPPORTS_IF[v.result.alternative],
+                "pinned": expectation.pinned if expectation else None,
+                "stability": check.stability(v.result.hypothesis),
+            })
+    return rows
+
+
+# Which sign of the effect is evidence FOR the claim, per test direction.
+SUPPORTS_IF = {"greater": "effect > 0", "less": "effect < 0", "within": "|effect| < margin"}
 
 
 def reproduce_writeup_figures(ev: Evidence) -> dict[str, Figure]:
@@ -137,6 +163,7 @@ def provenance(ev: Evidence | None, session_seconds: float) -> dict[str, Any]:
     if ev is not None:
         facts |= {
             "dataset_digest": ev.data.source_digest,
+            "dataset_read_from": ev.data.read_from,
             "train_examples": int(len(ev.data.train_indices)),
             "test_examples": int(len(ev.data.test_indices)),
             "cache_keys": {"runs": ev.cache_key},

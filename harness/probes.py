@@ -21,11 +21,17 @@ from harness.train import Dataset, RunSet
 MC_SAMPLES: tuple[int, ...] = (1, 2, 4, 8, 16, 32, 64)
 # C8: masks per layer for the Monte-Carlo expectation.
 EXPECTATION_SAMPLES = 64
-# C9: Gaussian input noise, in units of the normalised test inputs' std.
-NOISE_LEVELS: tuple[float, ...] = (0.0, 0.05, 0.1, 0.2, 0.4)
+# C9: Gaussian input noise, in units of the normalised test inputs' std. The
+# grid reaches levels that really degrade accuracy (a grid that stops at 0.4
+# moved accuracy by less than half a point at smoke scale and could see nothing).
+NOISE_LEVELS: tuple[float, ...] = (0.0, 0.25, 0.5, 1.0, 2.0)
+# C10: the share of a layer's units removed at test time, and how many random
+# choices of which units are averaged.
+ABLATION_FRACTION = 0.25
+ABLATION_DRAWS = 8
 # Probe keys are folded from the seed with these tags so that they never
 # collide with the training keys (which use the seed itself and fold_in 1).
-_TAG_MC, _TAG_EXPECT, _TAG_NOISE = 1007, 1008, 1009
+_TAG_MC, _TAG_EXPECT, _TAG_NOISE, _TAG_ABLATE = 1007, 1008, 1009, 1010
 
 
 @dataclass(frozen=True)
@@ -36,13 +42,14 @@ class Probes:
     deterministic_accuracy: np.ndarray  # (seeds,): the eval-mode (weight-scaled) network
     expectation_bias: np.ndarray  # (seeds, layers): relative bias of the train-time mean vs the test-time rule
     expectation_noise: np.ndarray  # (seeds, layers): its standard error from sampling alone
+    variance_shift: np.ndarray  # (seeds, layers): next BatchNorm's input variance, train-time dropout / test time
     conversion_max_error: np.ndarray  # (seeds,): max |logit difference| / max |logit|, inverted vs standard
     conversion_agreement: np.ndarray  # (seeds,): fraction of identical predictions between the two
     noise_levels: np.ndarray  # (P,)
     noisy_accuracy: np.ndarray  # (variants, seeds, P)
     coadaptation: np.ndarray  # (variants, seeds, layers): mean |correlation| between units of a layer
     dead_units: np.ndarray  # (variants, seeds, layers): units never positive on the test set (excluded above)
-
+    ablation_drop: np.ndarray  # (variants, seeds, layers): test accuracy lost when a share of a layer's units is removed
 
 
 def _hidden(model: MLP, variables: dict, x: jax.Array) -> tuple[jax.Array, ...]:
@@ -110,11 +117,21 @@ def scaling_conventions(run_set: RunSet, data: Dataset) -> dict[str, np.ndarray]
     output's expectation must equal the test-time output:
       inverted:  E[mask * h / q] = h       (flax; test-time rule: identity)
       standard:  E[mask * h]     = q * h   (the writeup's text; test-time rule: scale by q)
-    Both relative biases are the same number, (sum(mean_K(mask) * h) - q sum(h)) / (q sum(h)),
-    estimated from EXPECTATION_SAMPLES masks; `expectation_noise` is its
-    standard error from sampling alone. Network level: the standard-convention
-    network (next layer's weights divided by q, outputs scaled by q at test)
-    must compute the same function as the trained inverted-dropout network.
+    Both relative biases are the same number, (mean_K sum(dropout(h)) - sum(h)) / sum(h),
+    estimated from EXPECTATION_SAMPLES draws of the model's own dropout layer
+    (`harness.models.dropout`, the function the trainer applies); `expectation_noise`
+    is its standard error from sampling alone. Network level: the
+    standard-convention network (next layer's weights divided by q, outputs
+    scaled by q at test) must compute the same function as the trained
+    inverted-dropout network.
+
+    Where the conventions meet practice: the next BatchNorm learns its running
+    variance from train-time (dropped-out) inputs but normalises test-time ones.
+    `variance_shift` is Var(next Dense's output under dropout) / Var(without),
+    per unit over the test set, averaged over units and masks: the same ratio
+    under either convention (both scale train and test by the same q), and the
+    mismatch Li et al. (2019, "Understanding the disharmony between dropout and
+    batch normalization by variance shift") trace dropout + BatchNorm problems to.
     """
     config = run_set.config
     model = MLP(widths=config.widths)
@@ -125,17 +142,23 @@ def scaling_conventions(run_set: RunSet, data: Dataset) -> dict[str, np.ndarray]
         relus = _hidden(model, variables, data.test_x)
         keys = jax.random.split(jax.random.fold_in(jax.random.PRNGKey(seed), _TAG_EXPECT), len(widths))
         biases, noise = [], []
+        shifts = []
         for layer, h in enumerate(relus):
             q = keep[layer]
-            # sum(mask * h) per sampled mask; masks are never materialised together.
-            masked_sums = jax.lax.map(
-                lambda key: jnp.where(jax.random.bernoulli(key, q, h.shape), h, 0.0).sum(),
-                jax.random.split(keys[layer], EXPECTATION_SAMPLES),
-            )
-            total = q * h.sum()
-            biases.append((masked_sums.mean() - total) / total)
-            # Var(sum_i m_i h_i) = q(1-q) sum h_i^2 per mask, divided by K masks.
-            noise.append(jnp.sqrt(q * (1 - q) * (h**2).sum() / EXPECTATION_SAMPLES) / total)
+            kernel = variables["params"][f"Dense_{layer + 1}"]["kernel"]
+            test_variance = (h @ kernel).var(axis=0)
+
+            def one_mask(key: jax.Array) -> tuple[jax.Array, jax.Array]:
+                dropped = dropout(h, q, key)  # the trainer's own dropout layer (inverted: kept units / q)
+                return dropped.sum(), ((dropped @ kernel).var(axis=0) / test_variance).mean()
+
+            # Masks are drawn one at a time (lax.map), never materialised together.
+            sums, ratios = jax.lax.map(one_mask, jax.random.split(keys[layer], EXPECTATION_SAMPLES))
+            total = h.sum()
+            biases.append((sums.mean() - total) / total)
+            # Var(sum_i m_i h_i / q) = (1-q)/q sum h_i^2 per mask, divided by K masks.
+            noise.append(jnp.sqrt((1 - q) / q * (h**2).sum() / EXPECTATION_SAMPLES) / total)
+            shifts.append(ratios.mean())
         inverted_logits = model.apply(variables, data.test_x, train=False)[0]
         standard_logits = _head(
             _standard_convention(variables, keep, widths), relus[0], lambda l, h: h * keep[l], widths
@@ -143,15 +166,17 @@ def scaling_conventions(run_set: RunSet, data: Dataset) -> dict[str, np.ndarray]
         return (
             jnp.stack(biases),
             jnp.stack(noise),
+            jnp.stack(shifts),
             jnp.abs(inverted_logits - standard_logits).max() / jnp.abs(inverted_logits).max(),
             (jnp.argmax(inverted_logits, -1) == jnp.argmax(standard_logits, -1)).mean(),
         )
 
     variables = _variant_variables(run_set, "dropout")
-    bias, noise, max_err, agree = jax.jit(jax.vmap(one_run))(variables, jnp.asarray(run_set.seeds, jnp.uint32))
+    bias, noise, shift, max_err, agree = jax.jit(jax.vmap(one_run))(variables, jnp.asarray(run_set.seeds, jnp.uint32))
     return {
         "expectation_bias": np.asarray(bias),
         "expectation_noise": np.asarray(noise),
+        "variance_shift": np.asarray(shift),
         "conversion_max_error": np.asarray(max_err),
         "conversion_agreement": np.asarray(agree),
     }
@@ -219,6 +244,46 @@ def coadaptation(run_set: RunSet, data: Dataset) -> dict[str, np.ndarray]:
     }
 
 
+def unit_ablation(run_set: RunSet, data: Dataset) -> dict[str, np.ndarray]:
+    """C10, functional: test accuracy lost when a random ABLATION_FRACTION of one layer's units is removed.
+
+    Per hidden layer l, ABLATION_DRAWS random sets of round(fraction x width)
+    units are zeroed at test time (eval mode) and the survivors scaled by
+    width / (width - removed), so the next layer's expected input is unchanged
+    and only the dependence on *which* units fire is probed. Drop = clean
+    accuracy - mean ablated accuracy. The draws depend on the seed and layer
+    only, so both variants of a seed lose the same units. A unit that relies on
+    specific partners (co-adaptation) makes the network fragile to losing them;
+    ablation robustness as the signature of not relying on single units is
+    Morcos et al. (2018, "On the importance of single directions for
+    generalization").
+    """
+    widths = run_set.config.widths
+    model = MLP(widths=widths)
+
+    def one_run(variables: dict, seed: jax.Array) -> jax.Array:
+        relus = _hidden(model, variables, data.test_x)
+        clean = (jnp.argmax(_head(variables, relus[0], lambda _l, h: h, widths), -1) == data.test_y).mean()
+        base_key = jax.random.fold_in(jax.random.PRNGKey(seed), _TAG_ABLATE)
+        drops = []
+        for layer, width in enumerate(widths):
+            removed = round(ABLATION_FRACTION * width)
+
+            def ablated(key: jax.Array, layer: int = layer, width: int = width, removed: int = removed) -> jax.Array:
+                keep = jax.random.permutation(key, width) >= removed  # exactly `removed` units off
+                scale = jnp.where(keep, width / (width - removed), 0.0)
+                logits = _head(variables, relus[0], lambda l, h: h * scale if l == layer else h, widths)
+                return (jnp.argmax(logits, -1) == data.test_y).mean()
+
+            keys = jax.random.split(jax.random.fold_in(base_key, layer), ABLATION_DRAWS)
+            drops.append(clean - jax.lax.map(ablated, keys).mean())
+        return jnp.stack(drops)
+
+    seeds = jnp.asarray(run_set.seeds, jnp.uint32)
+    drops = [jax.jit(jax.vmap(one_run))(_variant_variables(run_set, v), seeds) for v in run_set.variants]
+    return {"ablation_drop": np.stack([np.asarray(d) for d in drops])}
+
+
 def _variant_variables(run_set: RunSet, variant: str) -> dict:
     """The trained variables of every seed of one variant, leaves shaped (seeds, ...)."""
     v = run_set.variants.index(variant)
@@ -235,4 +300,5 @@ def measure(run_set: RunSet, data: Dataset) -> Probes:
         **scaling_conventions(run_set, data),
         **input_noise(run_set, data),
         **coadaptation(run_set, data),
+        **unit_ablation(run_set, data),
     )

@@ -1,0 +1,151 @@
+"""Calibrate the smoke tier: which hypotheses take the same verdict on any machine, measured.
+
+    python -m claims.calibrate_smoke --cifar10 PATH [--sets 10] [--other-isa-sets 2] [--cache-dir DIR]
+
+Training here is chaotic (Adam turns rounding noise in the pre-BatchNorm biases
+into full-size steps), so a smoke run on another CPU, XLA build or jax version
+is a fresh random draw of the same configuration. This command draws it many
+times: it trains the smoke configuration over K disjoint seed sets of the
+tier's size (set k starts at seed 42 + k * S), the last `--other-isa-sets` of
+them under another XLA numeric path (XLA_FLAGS=--xla_cpu_max_isa=SSE4_2),
+decides the tier's whole family of hypotheses on each set exactly as the smoke
+tests do, and writes fixtures/smoke_expectations.json: per hypothesis its
+verdict frequencies, the spread of its adjusted p, its modelled flip
+probability (harness/stability.py) and the verdict pinned, if any. The smoke
+tests assert exactly the pinned verdicts.
+
+Each seed set runs in its own process, because XLA reads its flags once per
+process, with a run cache per numeric path (the cache key does not see XLA
+flags), so a rerun reuses every set already trained. Rerun it whenever a claim's
+hypotheses, the smoke configuration or the harness version change: the smoke
+tests refuse a stale file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import replace
+from pathlib import Path
+
+from harness import HARNESS_VERSION, stability
+from harness.atomic import write_atomically
+from harness.config import SMOKE, WRITEUP, RunConfig
+from harness.data import default_cache_dir, load_cifar10, resolve_source
+
+ROOT = Path(__file__).resolve().parent.parent
+OTHER_ISA_FLAG = "--xla_cpu_max_isa=SSE4_2"
+
+
+def smoke_config(set_index: int = 0) -> RunConfig:
+    """The smoke tier's configuration, with the seeds of calibration set `set_index` (set 0: the tier's own)."""
+    first = SMOKE.first_seed + set_index * SMOKE.num_seeds
+    return RunConfig(protocol=WRITEUP, tier=replace(SMOKE, first_seed=first))
+
+
+def run_worker(args: argparse.Namespace) -> None:
+    """One seed set in this process: train (or load), decide the family, write the verdicts as JSON."""
+    from claims import family  # the claims are only needed by the worker that decides them
+    from harness.evidence import gather
+    from harness.runs import get_runs, prepare
+
+    import jax
+
+    config = smoke_config(args.set_index)
+    cache_dir = Path(args.cache_dir)
+    cifar = load_cifar10(resolve_source(args.cifar10, cache_dir=cache_dir, allow_download=False), cache_dir=cache_dir)
+    start = time.perf_counter()
+    if args.train_only:
+        run_set, _ = get_runs(config, prepare(cifar, config), cache_dir=cache_dir)
+        print(f"set {args.set_index}: seeds {run_set.seeds[0]}-{run_set.seeds[-1]} trained/loaded "
+              f"({run_set.meta.get('cache', '')}, training {run_set.train_seconds:.0f} s)")
+        return
+    evidence = gather(config, cifar, cache_dir=cache_dir)
+    decided = family.decide(evidence)
+    verdicts = {
+        v.result.hypothesis: {
+            "claim": claim_id, "family": family_name,
+            "verdict": v.verdict, "effect": v.result.effect,
+            "p_value": v.result.p_value, "p_opposite": v.result.p_opposite,
+            "p_adjusted": v.p_adjusted, "p_opposite_adjusted": v.p_opposite_adjusted,
+        }
+        for claim_id, d in decided.items()
+        for family_name, group in (("primary", d.primary), ("secondary", d.secondary))
+        for v in group
+    }
+    result = {
+        "set": args.set_index,
+        "seeds": list(evidence.runs.seeds),
+        "xla_flags": os.environ.get("XLA_FLAGS", ""),
+        "devices": [str(d) for d in jax.devices()],
+        "train_seconds": round(evidence.runs.train_seconds, 1),
+        "wall_seconds": round(time.perf_counter() - start, 1),
+        "hypotheses": verdicts,
+    }
+    write_atomically(Path(args.result), lambda f: f.write(json.dumps(result).encode()))
+
+
+def run_set(index: int, other_isa: bool, args: argparse.Namespace, out: Path, train_only: bool) -> dict | None:
+    env = dict(os.environ)
+    flags = env.get("XLA_FLAGS", "").replace(OTHER_ISA_FLAG, "").strip()
+    env["XLA_FLAGS"] = f"{flags} {OTHER_ISA_FLAG}".strip() if other_isa else flags
+    cache_dir = Path(args.cache_dir) / ("calibration-sse4_2" if other_isa else "calibration-native")
+    result = out / f"set{index}.json"
+    command = [sys.executable, "-m", "claims.calibrate_smoke", "--worker", "--set-index", str(index),
+               "--cache-dir", str(cache_dir), "--result", str(result)]
+    command += ["--cifar10", args.cifar10] if args.cifar10 else []
+    command += ["--train-only"] if train_only else []
+    subprocess.run(command, cwd=ROOT, env=env, check=True)
+    return None if train_only else json.loads(result.read_text())
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--cifar10", default=os.environ.get("DROPOUT_CLAIMS_CIFAR10"),
+                        help="cifar-10-python.tar.gz or its cifar-10-batches-py folder (else $DROPOUT_CLAIMS_CIFAR10)")
+    parser.add_argument("--cache-dir", default=str(default_cache_dir()),
+                        help="run cache; each numeric path gets its own sub-folder")
+    parser.add_argument("--sets", type=int, default=10, help="seed sets on this machine's default numeric path")
+    parser.add_argument("--other-isa-sets", type=int, default=2,
+                        help=f"further seed sets under XLA_FLAGS={OTHER_ISA_FLAG}")
+    parser.add_argument("--train-only", action="store_true", help="only train (fill the cache); write nothing")
+    parser.add_argument("--out", default=str(ROOT / stability.EXPECTATIONS_FILE))
+    parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--set-index", type=int, default=0, help=argparse.SUPPRESS)
+    parser.add_argument("--result", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.worker:
+        run_worker(args)
+        return
+    if args.sets + args.other_isa_sets < stability.MIN_SETS:
+        parser.error(f"the stability model needs at least {stability.MIN_SETS} seed sets in all")
+    plan = [(k, False) for k in range(args.sets)] + [(args.sets + k, True) for k in range(args.other_isa_sets)]
+    with tempfile.TemporaryDirectory() as tmp:
+        sets = [run_set(k, isa, args, Path(tmp), args.train_only) for k, isa in plan]
+    if args.train_only:
+        return
+    expectations = stability.calibrate(sets)
+    expectations["provenance"] = {
+        "command": "python -m claims.calibrate_smoke " + " ".join(
+            a for a in (argv if argv is not None else sys.argv[1:]) if not a.startswith("--cifar10")),
+        "generated": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "harness_version": HARNESS_VERSION,
+        "config_key": smoke_config().key("", HARNESS_VERSION),
+        "config": smoke_config().as_dict(),
+        "machine": platform.processor() or platform.machine(),
+        "python": platform.python_version(),
+    }
+    text = json.dumps(expectations, indent=1, sort_keys=True) + "\n"
+    write_atomically(Path(args.out), lambda f: f.write(text.encode()))
+    print(stability.describe(expectations))
+
+
+if __name__ == "__main__":
+    main()
