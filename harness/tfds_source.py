@@ -72,7 +72,11 @@ def load_tfds_cifar10(
                                                   np.array_split(labels, len(names))):
             batches[name] = (batch_rows, batch_labels)
     read_from = f"tensorflow-datasets {DATASET} {builder.info.version} ({ARRAY_RECORD}) at {where}"
-    return data.verified_batches(batches, f"{read_from}, put in the official order by id", expected_digests)
+    try:
+        return data.verified_batches(batches, f"{read_from}, put in the official order by id", expected_digests)
+    except data.DatasetError as error:  # the same checks as the archive's, but the fix is this source's
+        problem = str(error).split(" Fix: ")[0]
+    raise data.DatasetError(f"{problem} {_FIX}")
 
 
 def _official_order(source, split: str, where: str) -> tuple[np.ndarray, np.ndarray]:
