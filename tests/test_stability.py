@@ -1,0 +1,127 @@
+"""The smoke calibration's model of verdict stability (harness/stability.py), on simulated seed sets."""
+
+import json
+
+import numpy as np
+import pytest
+from scipy import stats as scipy_stats
+
+from harness import stability
+from harness.stats import ALPHA, INCONCLUSIVE, REFUTED, SUPPORTED
+
+
+def simulated_sets(effect: float, sets: int, seeds: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Raw one-sided p-values (for, against) of a paired t-test on `sets` independent seed sets."""
+    t = scipy_stats.ttest_1samp(rng.normal(effect, 1.0, (sets, seeds)), 0.0, axis=1).statistic
+    return scipy_stats.t.sf(t, seeds - 1), scipy_stats.t.cdf(t, seeds - 1)
+
+
+def test_the_predictive_threshold_has_exact_coverage_and_the_tail_estimate_is_conservative():
+    """For normal draws, a new draw falls below the predictive 5% point 5% of the time (exact, Student t),
+    and the predicted probability of a fixed tail is on average above the true one (never optimistic)."""
+    rng = np.random.default_rng(0)
+    below_point, predicted = [], []
+    for z in rng.normal(3.0, 1.0, (2000, 10)):
+        point = z.mean() + z.std(ddof=1) * np.sqrt(1 + 1 / 10) * scipy_stats.t.ppf(0.05, 9)
+        assert stability.predictive_below(z, point) == pytest.approx(0.05)
+        below_point.append(rng.normal(3.0, 1.0) < point)
+        predicted.append(stability.predictive_below(z, 0.0))
+    assert abs(np.mean(below_point) - 0.05) < 0.016  # binomial sd at 2000 draws: 0.0049
+    assert np.mean(predicted) > scipy_stats.norm.cdf(-3.0)
+
+
+def test_no_spread_gives_no_model():
+    assert stability.predictive_below([5.0] * 10, 1.0) is None
+
+
+def test_a_strong_effect_is_pinned_and_a_null_effect_is_not():
+    rng = np.random.default_rng(1)
+    p, q = simulated_sets(effect=4.5, sets=10, seeds=10, rng=rng)
+    assert stability.flip_probability(SUPPORTED, p, q, family_size=40) < 1e-3
+    p0, q0 = simulated_sets(effect=0.0, sets=10, seeds=10, rng=rng)
+    # With no effect, "INCONCLUSIVE" is what most sets say, yet a fresh set says otherwise about 2 alpha of the time.
+    assert stability.flip_probability(INCONCLUSIVE, p0, q0, family_size=40) > 2 * ALPHA * 0.5
+
+
+def test_the_modelled_flip_probability_bounds_the_real_one():
+    """Simulate the whole procedure: calibrate on 10 sets, then count how often fresh sets break the pin."""
+    rng = np.random.default_rng(2)
+    m, seeds = 40, 10
+    for effect in (1.2, 1.6, 2.0):
+        p, q = simulated_sets(effect, sets=10, seeds=seeds, rng=rng)
+        modelled = stability.flip_probability(SUPPORTED, p, q, family_size=m)
+        fresh, _ = simulated_sets(effect, sets=4000, seeds=seeds, rng=rng)
+        real = np.mean(np.asarray(fresh) >= ALPHA / m)
+        # A single calibration is itself a random draw: allow its sampling error, but it must be the right size.
+        assert modelled is not None and real <= max(4 * modelled, 0.01), (effect, modelled, real)
+
+
+def test_a_refuted_pin_counts_both_ways_to_lose_it():
+    rng = np.random.default_rng(3)
+    p, q = simulated_sets(effect=-4.5, sets=10, seeds=10, rng=rng)
+    refuted = stability.flip_probability(REFUTED, p, q, family_size=40)
+    assert refuted < 1e-3
+    assert stability.flip_probability(SUPPORTED, p, q, family_size=40) > 0.99
+
+
+def calibration_set(k: int, verdicts: dict[str, tuple[str, float, float]]) -> dict:
+    return {
+        "set": k, "seeds": [10 * k + i for i in range(3)], "xla_flags": "",
+        "hypotheses": {
+            hid: {"claim": hid.split(".")[0], "family": "primary", "verdict": v, "effect": 0.1,
+                  "p_value": p, "p_opposite": q, "p_adjusted": min(1.0, 2 * p), "p_opposite_adjusted": min(1.0, 2 * q)}
+            for hid, (v, p, q) in verdicts.items()
+        },
+    }
+
+
+def test_calibrate_pins_only_unanimous_and_improbable_flips():
+    rng = np.random.default_rng(4)
+    sets = []
+    for k in range(10):
+        strong = float(10 ** -rng.uniform(12, 16))
+        sets.append(calibration_set(k, {
+            "C1": (SUPPORTED, strong, 1 - strong),
+            "C2": (SUPPORTED if k else INCONCLUSIVE, 1e-8, 0.9),  # one set disagrees
+            "C3": (INCONCLUSIVE, float(rng.uniform(0.05, 0.9)), float(rng.uniform(0.05, 0.9))),
+        }))
+    result = stability.calibrate(sets)
+    hyps = result["hypotheses"]
+    assert hyps["C1"]["pinned"] == SUPPORTED and hyps["C1"]["frequencies"][SUPPORTED] == 10
+    assert hyps["C2"]["pinned"] is None and hyps["C2"]["frequencies"] == {SUPPORTED: 9, REFUTED: 0, INCONCLUSIVE: 1}
+    assert hyps["C3"]["pinned"] is None
+    assert result["pinned"] == 1
+    assert result["suite_red_probability"] == pytest.approx(hyps["C1"]["flip_probability"])
+    assert result["flip_threshold"] == stability.SUITE_RED_BUDGET / 3
+
+
+def write_expectations(path, key: str, hypotheses: dict) -> None:
+    path.write_text(json.dumps({"provenance": {"config_key": key}, "hypotheses": hypotheses}))
+
+
+def test_expectations_are_refused_when_stale(tmp_path):
+    path = tmp_path / "smoke_expectations.json"
+    entry = {"frequencies": {SUPPORTED: 10, REFUTED: 0, INCONCLUSIVE: 0}, "flip_probability": 1e-6,
+             "pinned": SUPPORTED}
+    write_expectations(path, "key-a", {"C1": entry})
+    loaded = stability.load_expectations(path, "key-a", ["C1"])
+    assert loaded["C1"].pinned == SUPPORTED and "pinned SUPPORTED" in loaded["C1"].stability()
+    with pytest.raises(stability.StaleExpectations, match="another smoke configuration.*calibrate_smoke"):
+        stability.load_expectations(path, "key-b", ["C1"])
+    with pytest.raises(stability.StaleExpectations, match="not calibrated: C2; no longer exist: none"):
+        stability.load_expectations(path, "key-a", ["C1", "C2"])
+    with pytest.raises(stability.StaleExpectations, match="cannot read"):
+        stability.load_expectations(tmp_path / "missing.json", "key-a", ["C1"])
+
+
+def test_the_committed_expectations_hold_their_promises():
+    """The file in fixtures/ shows at least MIN_SETS seed sets, and what it pins meets the suite's red budget."""
+    from fixtures.claim_check import ROOT
+
+    content = json.loads((ROOT / stability.EXPECTATIONS_FILE).read_text())
+    assert len(content["sets"]) >= stability.MIN_SETS
+    assert any(s["xla_flags"] for s in content["sets"]), "no seed set on another numeric path"
+    assert len({seed for s in content["sets"] for seed in s["seeds"]}) == sum(len(s["seeds"]) for s in content["sets"])
+    pinned = [h for h in content["hypotheses"].values() if h["pinned"]]
+    assert all(h["flip_probability"] <= content["flip_threshold"] for h in pinned)
+    assert content["suite_red_probability"] <= stability.SUITE_RED_BUDGET
