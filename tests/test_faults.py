@@ -63,8 +63,19 @@ print(f"cache {runs.meta['cache']}", flush=True)
 """
 
 
-def start_trainer(cache_dir: Path, epochs: int, pause: float, barrier: Path | None = None) -> subprocess.Popen:
-    env = dict(os.environ, PYTHONPATH=str(ROOT), JAX_PLATFORMS="cpu")
+EPOCHS = 8  # four chunks of two on a CPU; every trainer process trains the same configuration ...
+# ... so that they share one compilation through jax's persistent cache (the same program, so the same numbers).
+
+
+@pytest.fixture(scope="module")
+def compilation_cache(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("jax-compilation-cache")
+
+
+def start_trainer(cache_dir: Path, compiled: Path, pause: float, barrier: Path | None = None) -> subprocess.Popen:
+    env = dict(os.environ, PYTHONPATH=str(ROOT), JAX_PLATFORMS="cpu", JAX_COMPILATION_CACHE_DIR=str(compiled),
+               JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS="0")
+    epochs = EPOCHS
     return subprocess.Popen(
         [sys.executable, "-c", TRAINER, str(cache_dir), str(epochs), str(pause), str(barrier or "")],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
@@ -199,9 +210,9 @@ def test_a_write_killed_midway_leaves_its_temp_file_in_tmp_which_start_up_sweeps
     assert fresh.exists()  # younger than an hour: maybe another process's write in progress
 
 
-def test_a_training_killed_midway_resumes_to_the_same_numbers(tmp_path, tier_data):
-    config = tiny_config(epochs=8)
-    trainer = start_trainer(tmp_path, config.tier.epochs, pause=0.5)
+def test_a_training_killed_midway_resumes_to_the_same_numbers(tmp_path, tier_data, compilation_cache):
+    config = tiny_config(epochs=EPOCHS)
+    trainer = start_trainer(tmp_path, compilation_cache, pause=0.5)
     wait_for_line(trainer, "epoch 4")  # the checkpoint of epoch 2 is written before training goes on
     trainer.send_signal(signal.SIGKILL)
     trainer.wait()
@@ -214,9 +225,8 @@ def test_a_training_killed_midway_resumes_to_the_same_numbers(tmp_path, tier_dat
     assert not list(tmp_path.glob("checkpoints/*.npz"))  # deleted once the entry is written
 
 
-def test_ctrl_c_stops_at_the_next_chunk_with_a_checkpoint(tmp_path):
-    epochs = 8
-    trainer = start_trainer(tmp_path, epochs, pause=0.5)
+def test_ctrl_c_stops_at_the_next_chunk_with_a_checkpoint(tmp_path, compilation_cache):
+    trainer = start_trainer(tmp_path, compilation_cache, pause=0.5)
     wait_for_line(trainer, "epoch 2")
     trainer.send_signal(signal.SIGINT)
     interrupted_at = time.monotonic()
@@ -268,10 +278,10 @@ def test_a_named_source_is_checked_even_when_the_decoded_cache_is_filled(tmp_pat
     assert again.read_from.startswith(str(tmp_path / "cache")) and str(good) in again.read_from
 
 
-def test_two_processes_train_the_same_runs_once(tmp_path):
+def test_two_processes_train_the_same_runs_once(tmp_path, compilation_cache):
     barrier = tmp_path / "barrier"
     barrier.mkdir()
-    trainers = [start_trainer(tmp_path / "cache", 4, pause=1.0, barrier=barrier) for _ in range(2)]
+    trainers = [start_trainer(tmp_path / "cache", compilation_cache, pause=0.5, barrier=barrier) for _ in range(2)]
     outputs = [t.communicate(timeout=240) for t in trainers]
     assert [t.returncode for t in trainers] == [0, 0], [err[-2000:] for _, err in outputs]
     caches = sorted(next(line for line in out.splitlines() if line.startswith("cache ")) for out, _ in outputs)
