@@ -1,5 +1,7 @@
 """Post-training probes (C7-C10) agree with the trainer and with direct computation."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -52,3 +54,26 @@ def test_coadaptation_is_the_mean_absolute_correlation(trained, tiny_data):
     expected = np.abs(corr[~np.eye(alive.sum(), dtype=bool)]).mean()
     np.testing.assert_allclose(co["coadaptation"][0, 1, 2], expected, rtol=1e-4)
     assert co["dead_units"][0, 1, 2] == (~alive).sum()
+
+
+def test_without_dropout_the_expectation_is_exact_and_the_variance_unshifted(trained, tiny_data):
+    """Keep probability 1: the model's own dropout layer is the identity, so no bias and a variance ratio of 1."""
+    no_dropout = dataclasses.replace(
+        trained, config=dataclasses.replace(
+            trained.config, protocol=dataclasses.replace(trained.config.protocol, dropout_rates=(0.0,) * 4)))
+    sc = probes.scaling_conventions(no_dropout, tiny_data)
+    np.testing.assert_allclose(sc["expectation_bias"], 0.0, atol=1e-6)
+    np.testing.assert_allclose(sc["variance_shift"], 1.0, rtol=1e-5)
+
+
+def test_dropout_inflates_the_next_layers_variance(trained, tiny_data):
+    """Train-time masks add variance the next BatchNorm never sees at test time (Li et al. 2019)."""
+    assert np.all(probes.scaling_conventions(trained, tiny_data)["variance_shift"] > 1.0)
+
+
+def test_removing_no_unit_costs_nothing_and_removing_units_is_measured_per_layer(trained, tiny_data, monkeypatch):
+    drops = probes.unit_ablation(trained, tiny_data)["ablation_drop"]
+    assert drops.shape == (2, 2, len(trained.config.widths))
+    assert np.all(np.abs(drops) <= 1.0)
+    monkeypatch.setattr(probes, "ABLATION_FRACTION", 0.0)
+    np.testing.assert_allclose(probes.unit_ablation(trained, tiny_data)["ablation_drop"], 0.0, atol=1e-6)

@@ -10,7 +10,7 @@ from harness.config import CORRECTED, WRITEUP_DROPOUT_RATES
 from harness.models import MLP
 from harness.train import chunk_length, train_runs
 from harness.writeup_loop import MLPDropout, train_one_run
-from tiny_problem import NUM_TEST, NUM_TRAIN, TINY_WIDTHS, tiny_config
+from tiny_problem import TINY_WIDTHS, tiny_config
 
 TOL = dict(rtol=1e-4, atol=1e-5)
 
@@ -38,6 +38,18 @@ def assert_same_network(ours: dict, theirs: dict, x) -> None:
     )
 
 
+def count_near_ties(ours: dict, theirs: dict, x) -> int:
+    """Examples the two networks classify differently, all of which must have a top-2 logit gap within
+    the logits' tolerance (1e-2, see `assert_same_network`) in one of the networks."""
+    model = MLP(widths=TINY_WIDTHS)
+    logits = [np.asarray(model.apply(v, x, train=False)[0]) for v in (ours, theirs)]
+    differ = np.argmax(logits[0], -1) != np.argmax(logits[1], -1)
+    gaps = [np.diff(np.sort(l, axis=-1)[:, -2:], axis=-1)[:, 0] for l in logits]
+    undecided = (gaps[0] < 2e-2) | (gaps[1] < 2e-2)
+    assert np.all(undecided[differ]), "a confidently classified example changed class"
+    return int(differ.sum())
+
+
 @pytest.fixture(scope="module")
 def two_seeds(tiny_data):
     config = tiny_config(epochs=2, seeds=2)
@@ -52,12 +64,18 @@ def test_each_run_equals_the_writeups_loop(two_seeds, tiny_data, variant, rates)
             MLPDropout(rates=rates, widths=TINY_WIDTHS), seed, *tiny_data, epochs=config.tier.epochs
         )
         ours = runs.network(variant, s)
-        assert_same_network(ours, {"params": state.params, "batch_stats": batch_stats}, tiny_data.test_x)
-        # Rounding may flip at most one borderline prediction (random labels have many).
-        np.testing.assert_allclose(runs.curve("train_accuracy", variant)[s], np.asarray(history)[:, 0],
-                                   atol=1 / NUM_TRAIN + 1e-6)
-        np.testing.assert_allclose(runs.curve("test_accuracy", variant)[s], np.asarray(history)[:, 1],
-                                   atol=1 / NUM_TEST + 1e-6)
+        theirs = {"params": state.params, "batch_stats": batch_stats}
+        assert_same_network(ours, theirs, tiny_data.test_x)
+        history = np.asarray(history)
+        # Epoch 0 is the same network in both: identical accuracies.
+        assert runs.curve("train_accuracy", variant)[s, 0] == history[0, 0]
+        assert runs.curve("test_accuracy", variant)[s, 0] == history[0, 1]
+        # After training, rounding (another on every machine) may flip a prediction only where the
+        # network is undecided: every example the two networks classify differently is a near-tie.
+        for x, y, accuracy, recorded in ((tiny_data.train_x, tiny_data.train_y, "train_accuracy", history[-1, 0]),
+                                         (tiny_data.test_x, tiny_data.test_y, "test_accuracy", history[-1, 1])):
+            near_ties = count_near_ties(ours, theirs, x)
+            assert abs(runs.curve(accuracy, variant)[s, -1] - recorded) * len(y) <= near_ties + 1e-6, accuracy
 
 
 def test_a_run_does_not_depend_on_its_neighbours(two_seeds, tiny_data):
