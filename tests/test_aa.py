@@ -1,60 +1,191 @@
-"""End-to-end A/A check: the real trainer on the smoke tier's data, two groups that differ only by seed.
+"""End-to-end A/A check: the real trainer on the smoke tier's data, groups of baselines that differ only by seed.
 
-Both groups are baselines (every dropout rate 0); group A is seeds 42-46 and
-group B seeds 47-51, paired in order. Fed through the claims' own hypotheses
-as if B were the dropout model, no "A and B differ" claim may come out
-SUPPORTED after the family's Holm correction: there is no effect to find.
+Every realisation pits GROUP_SIZE baselines (group A) against GROUP_SIZE other
+baselines (group B), paired in order, and feeds them to every claim's own
+`hypotheses` (primary) and `secondary` as if A were the baseline and B the
+dropout model, each family Holm-corrected as in a real run
+(`claims.family`). There is no effect to find, so any superiority hypothesis
+marked `between_variants` that comes out SUPPORTED is a false positive.
+REALISATIONS realisations use disjoint seed sets, so they are independent draws.
+
+All realisations are trained in one `train_runs` call (rates 0: the "dropout"
+variant it trains alongside is the same network and is dropped). The probes
+the between-variants hypotheses read (C9's input noise, C10's correlations and
+unit ablation) are measured on every network; the Monte-Carlo dropout and
+scaling probes measure the dropout model alone (C7, C8: no comparison between
+the variants) and are left NaN, so a hypothesis that read them would raise.
+
+Why not "no false positive in any realisation": training is chaotic on other
+machines, each realisation is a fresh draw, and Holm allows a family-wise
+error of up to alpha = 0.05 per realisation, so demanding zero everywhere
+would fail by design on about 1 - 0.95^4 = 19% of machines. Instead, per
+family, at most MAX_FLAGGED[family] of the REALISATIONS may contain a
+SUPPORTED comparative hypothesis. With a correct FWER <= 0.05 per family and
+independent realisations, the count is at most Binomial(4, 0.05), so the
+check fails with probability at most P(B >= 3) + P(B >= 4) = 4.8e-4 + 6e-6,
+below 0.05% (asserted below); a broken primary family (FWER 0.5, say) fails
+it about two times in three. The measured rates are printed (`pytest -s`).
 """
 
-import dataclasses
-import os
+from __future__ import annotations
 
+import dataclasses
+import inspect
+import os
+import time
+
+import jax
 import numpy as np
 import pytest
+from scipy import stats as st
 
-from harness import stats
+from claims.family import claim_modules
+from harness import probes, stats
 from harness.config import SMOKE, WRITEUP, RunConfig
 from harness.data import ENV_VAR, load_cifar10, resolve_source
 from harness.evidence import Evidence
 from harness.runs import prepare
-from harness.train import train_runs
+from harness.train import RunSet, train_runs
 
 GROUP_SIZE = 5  # the smoke tier's seeds per model
+REALISATIONS = 4
 EPOCHS = 2
+# Per family: realisations allowed to contain a SUPPORTED comparative hypothesis (the primary family decides
+# the claims, so it gets the tighter bound; the secondary sub-verdicts are checked too).
+MAX_FLAGGED = {"primary": 2, "secondary": 3}
+CHANCE_OF_FAILING = 5e-4  # bound on P(check fails) under a correct FWER <= alpha per family
 
 pytestmark = pytest.mark.skipif(
     not os.environ.get(ENV_VAR), reason=f"needs the real CIFAR-10: set {ENV_VAR}"
 )
 
 
+def _a_vs_b(runs: RunSet) -> RunSet:
+    """Every realisation's A/B pairs side by side: slot "baseline" = group A, slot "dropout" = group B.
+
+    Realisation r uses seeds r*2G .. r*2G+G-1 (A) and r*2G+G .. r*2G+2G-1 (B);
+    probe noise is keyed by the A seed, as for the real variants of one seed.
+    """
+    starts = [r * 2 * GROUP_SIZE for r in range(REALISATIONS)]
+    a = np.concatenate([np.arange(s, s + GROUP_SIZE) for s in starts])
+    b = a + GROUP_SIZE
+    pick = lambda leaf: np.stack([np.asarray(leaf)[0, a], np.asarray(leaf)[0, b]])  # noqa: E731
+    return dataclasses.replace(
+        runs, seeds=tuple(runs.seeds[i] for i in a),
+        curves={k: pick(v) for k, v in runs.curves.items()}, final={k: pick(v) for k, v in runs.final.items()},
+        params=jax.tree_util.tree_map(pick, runs.params), batch_stats=jax.tree_util.tree_map(pick, runs.batch_stats),
+    )
+
+
+def _comparative_probes(runs: RunSet, data) -> probes.Probes:
+    measured = {**probes.input_noise(runs, data), **probes.coadaptation(runs, data), **probes.unit_ablation(runs, data)}
+    unmeasured = {f.name: np.full(len(runs.seeds), np.nan) for f in dataclasses.fields(probes.Probes)
+                  if f.name not in measured}
+    return probes.Probes(**measured, **unmeasured)
+
+
+def _realisation(ev: Evidence, r: int) -> Evidence:
+    """Realisation r's GROUP_SIZE pairs, cut out of the side-by-side evidence."""
+    total, sl = len(ev.runs.seeds), slice(r * GROUP_SIZE, (r + 1) * GROUP_SIZE)
+
+    def cut(leaf):
+        leaf = np.asarray(leaf)
+        if leaf.ndim >= 2 and leaf.shape[:2] == (2, total):
+            return leaf[:, sl]
+        return leaf[sl] if leaf.ndim >= 1 and leaf.shape[0] == total else leaf
+
+    runs = dataclasses.replace(
+        ev.runs, seeds=ev.runs.seeds[sl], curves={k: cut(v) for k, v in ev.runs.curves.items()},
+        final={k: cut(v) for k, v in ev.runs.final.items()},
+        params=jax.tree_util.tree_map(cut, ev.runs.params),
+        batch_stats=jax.tree_util.tree_map(cut, ev.runs.batch_stats),
+    )
+    measured = probes.Probes(**{f.name: cut(getattr(ev.probes, f.name)) for f in dataclasses.fields(probes.Probes)})
+    return dataclasses.replace(ev, runs=runs, probes=measured)
+
+
 @pytest.fixture(scope="module")
 def a_vs_b() -> Evidence:
+    start = time.perf_counter()
     cifar = load_cifar10(resolve_source(None, allow_download=False))
     config = RunConfig(
         protocol=dataclasses.replace(WRITEUP, dropout_rates=(0.0,) * 4),
-        tier=dataclasses.replace(SMOKE, epochs=EPOCHS, num_seeds=2 * GROUP_SIZE),
+        tier=dataclasses.replace(SMOKE, epochs=EPOCHS, num_seeds=2 * GROUP_SIZE * REALISATIONS),
     )
     data = prepare(cifar, config)
-    runs = train_runs(config, data.dataset, config.tier.seeds())
-    # Both "variants" are identical baselines here: keep one, split its seeds into A and B.
-    split = lambda a: np.stack([a[0, :GROUP_SIZE], a[0, GROUP_SIZE:]])  # noqa: E731
-    runs.curves = {name: split(v) for name, v in runs.curves.items()}
-    runs.final = {name: split(v) for name, v in runs.final.items()}
-    runs.seeds = runs.seeds[:GROUP_SIZE]
-    return Evidence(config=config, data=data, runs=runs, probes=None, cache_key="", probe_seconds=0.0)
+    runs = _a_vs_b(train_runs(config, data.dataset, config.tier.seeds()))
+    probe_start = time.perf_counter()
+    measured = _comparative_probes(runs, data.dataset)
+    print(f"\n[aa] {2 * len(runs.seeds)} baselines x {EPOCHS} epochs trained and probed in "
+          f"{time.perf_counter() - start:.0f} s (probes {time.perf_counter() - probe_start:.0f} s)")
+    return Evidence(config, data, runs, measured, "", time.perf_counter() - probe_start)
 
 
-def test_two_groups_of_baselines_are_not_told_apart(a_vs_b):
-    from claims import test_c1_test_accuracy, test_c2_overfitting, test_c3_convergence, test_c6_positive_activations
+def _decide(ev: Evidence) -> tuple[dict[str, list[stats.Verdict]], list[str]]:
+    """Every claim's primary and secondary hypotheses on this evidence, each family Holm-corrected, as in a real run.
 
-    results = [
-        *test_c1_test_accuracy.hypotheses(a_vs_b),
-        test_c2_overfitting.hypotheses(a_vs_b)[0],  # the gap; "reaches 99%" is not an A-vs-B comparison
-        *test_c3_convergence.hypotheses(a_vs_b),
-        *test_c6_positive_activations.hypotheses(a_vs_b),
-    ]
-    verdicts = stats.holm(results)
-    supported = [v.result.hypothesis for v in verdicts if v.verdict == stats.SUPPORTED]
-    assert supported == [], "\n".join(str(v) for v in verdicts)
-    # The groups really are different runs (not the same seeds twice).
-    assert not np.array_equal(a_vs_b.runs.curves["test_accuracy"][0], a_vs_b.runs.curves["test_accuracy"][1])
+    A claim whose hypotheses cannot be computed here (e.g. from a probe of the
+    dropout model alone, left NaN) is skipped only if it marks nothing
+    `between_variants`; otherwise its error fails the check.
+    """
+    results: dict[str, list[stats.Result]] = {"primary": [], "secondary": []}
+    skipped = []
+    for module in claim_modules():
+        for family, function in (("primary", "hypotheses"), ("secondary", "secondary")):
+            if not hasattr(module, function):
+                continue
+            try:
+                results[family] += getattr(module, function)(ev)
+            except Exception as error:
+                if "between_variants" in inspect.getsource(module):
+                    raise
+                skipped.append(f"{module.CLAIM}.{function} ({type(error).__name__})")
+    return {family: stats.holm(rs) for family, rs in results.items()}, skipped
+
+
+def test_the_bound_is_what_the_docstring_says():
+    chance = sum(st.binom.sf(most, REALISATIONS, stats.ALPHA) for most in MAX_FLAGGED.values())
+    assert chance < CHANCE_OF_FAILING
+
+
+def test_groups_of_baselines_are_not_told_apart(a_vs_b):
+    flagged = dict.fromkeys(MAX_FLAGGED, 0)
+    comparative_total = supported_total = reversed_total = 0
+    lines = []
+    for r in range(REALISATIONS):
+        ev = _realisation(a_vs_b, r)
+        # The groups really are different runs (not the same seeds twice).
+        assert not np.array_equal(ev.runs.curves["test_accuracy"][0], ev.runs.curves["test_accuracy"][1])
+        families, skipped = _decide(ev)
+        lines.append(f"[aa] realisation {r} (seeds {ev.runs.seeds[0]}-{ev.runs.seeds[-1]} vs the next "
+                     f"{GROUP_SIZE}); skipped: {', '.join(skipped) or 'none'}")
+        for family, verdicts in families.items():
+            comparative = [v for v in verdicts if v.result.between_variants and v.result.kind == "superiority"]
+            supported = [v for v in comparative if v.verdict == stats.SUPPORTED]
+            reversed_ = [v for v in comparative if v.refuted_because == "opposite direction"]
+            flagged[family] += bool(supported)
+            comparative_total += len(comparative)
+            supported_total += len(supported)
+            reversed_total += len(reversed_)
+            lines.append(
+                f"[aa]   {family} (family of {len(verdicts)}): {len(supported)}/{len(comparative)} comparative "
+                f"hypotheses SUPPORTED {[v.result.hypothesis for v in supported]}, "
+                f"{len(reversed_)} significant the other way"
+            )
+            lines += [f"[aa]     {v.result.hypothesis}: p={v.result.p_value:.3g}, Holm p={v.p_adjusted:.3g}"
+                      for v in supported]
+        assert any(v.result.between_variants and v.result.kind == "superiority"
+                   for verdicts in families.values() for v in verdicts), (
+            "no superiority hypothesis is marked between_variants=True: the A/A check would pass vacuously; "
+            "mark the claims' baseline-vs-dropout comparisons in claims/"
+        )
+    lines.append(
+        f"[aa] realisations with a false positive: "
+        + ", ".join(f"{family} {k}/{REALISATIONS}" for family, k in flagged.items())
+        + f"; comparative hypotheses SUPPORTED: {supported_total}/{comparative_total} "
+        f"({supported_total / comparative_total:.3f}); significant the other way: {reversed_total}/{comparative_total}"
+    )
+    print("\n" + "\n".join(lines))
+    for family, most in MAX_FLAGGED.items():
+        assert flagged[family] <= most, f"{family}: {flagged[family]} realisations with a false positive\n" + \
+            "\n".join(lines)
