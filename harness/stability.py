@@ -22,7 +22,8 @@ and m x p (m = the family's size), which gives bounds that hold whatever the
 other hypotheses do:
 
     pinned SUPPORTED:     flip <= P(p >= alpha / m)                      (p < alpha/m implies p_adj < alpha)
-    pinned REFUTED:       flip <= P(q >= alpha / m) + P(p < alpha)      (SUPPORTED takes precedence)
+    pinned REFUTED:       flip <= P(q >= alpha / m) + P(p < alpha)      (SUPPORTED takes precedence;
+                                                                        one event when p + q = 1)
     INCONCLUSIVE:         flip <= P(p < alpha) + P(q < alpha)           (rejection needs raw p < alpha)
 
 A verdict is pinned when all K sets gave it AND its modelled flip probability
@@ -51,14 +52,15 @@ EXPECTATIONS_FILE = "fixtures/smoke_expectations.json"
 SUITE_RED_BUDGET = 0.02
 # Fewer seed sets leave the model's spread too uncertain to pin anything.
 MIN_SETS = 10
-# p-values below this are treated as this (z stays finite).
+# p-values are clipped to [P_FLOOR, P_CEILING] so that z stays finite.
 P_FLOOR = 1e-300
+P_CEILING = 1.0 - 2.0**-53
 VERDICTS = (SUPPORTED, REFUTED, INCONCLUSIVE)
 
 
 def probit(p: Sequence[float] | np.ndarray) -> np.ndarray:
     """z = Phi^-1(1 - p): large z = strong evidence; p = 0.5 gives 0."""
-    return scipy_stats.norm.isf(np.clip(np.asarray(p, dtype=float), P_FLOOR, 1.0))
+    return scipy_stats.norm.isf(np.clip(np.asarray(p, dtype=float), P_FLOOR, P_CEILING))
 
 
 def predictive_below(z: Sequence[float] | np.ndarray, threshold: float) -> float | None:
@@ -81,22 +83,38 @@ def flip_probability(verdict: str, p: Sequence[float], q: Sequence[float], famil
 
     `p` / `q`: the hypothesis's raw one-sided p-values for the claim and for the
     opposite, one per seed set; `family_size`: the m of its Holm family.
+
+    Where p and q are the two tails of one statistic (p + q = 1: a one-sided
+    test without a smallest effect), one z per set carries both, z = Phi^-1(1 - p)
+    computed from the smaller tail so that it stays finite, and the two events
+    of a REFUTED pin collapse into one (q >= alpha/m already contains p < alpha).
+    Otherwise (TOST, a pre-registered smallest effect) p and q are modelled apart.
     """
-    z_p, z_q = probit(p), probit(q)
+    p, q = np.asarray(p, dtype=float), np.asarray(q, dtype=float)
     strict, lenient = scipy_stats.norm.isf(ALPHA / family_size), scipy_stats.norm.isf(ALPHA)
-    parts = {
-        SUPPORTED: [(z_p, strict, "below")],
-        REFUTED: [(z_q, strict, "below"), (z_p, lenient, "above")],
-        INCONCLUSIVE: [(z_p, lenient, "above"), (z_q, lenient, "above")],
-    }[verdict]
+    if np.allclose(p + q, 1.0, rtol=0.0, atol=1e-9):
+        z = np.where(p < 0.5, probit(p), -probit(q))
+        parts = {
+            SUPPORTED: [(z, strict, "below")],
+            REFUTED: [(z, -strict, "above")],
+            INCONCLUSIVE: [(z, lenient, "above"), (z, -lenient, "below")],
+        }[verdict]
+    else:
+        z_p, z_q = probit(p), probit(q)
+        parts = {
+            SUPPORTED: [(z_p, strict, "below")],
+            REFUTED: [(z_q, strict, "below"), (z_p, lenient, "above")],
+            INCONCLUSIVE: [(z_p, lenient, "above"), (z_q, lenient, "above")],
+        }[verdict]
     total = 0.0
-    for z, threshold, side in parts:
-        below = predictive_below(z, threshold)
+    for values, threshold, side in parts:
+        below = predictive_below(values, threshold)
         if below is None:
-            # No spread: every set is on the same side of every threshold or at a floor.
-            if side == "below" and np.all(z >= threshold) or side == "above" and np.all(z <= threshold):
-                return None
-            return 1.0
+            # No spread. A p-value at 1 in every set (no evidence at all that way) cannot flip that way;
+            # any other constant (e.g. an exact test at its 2^-n floor) leaves the model nothing to go on.
+            if side == "above" and np.all(values <= probit(P_CEILING)):
+                continue
+            return None
         total += below if side == "below" else 1.0 - below
     return min(total, 1.0)
 
