@@ -196,7 +196,7 @@ class StaleExpectations(RuntimeError):
 
 def load_expectations(path: Path, config_key: str, hypotheses: Sequence[str]) -> dict[str, Expectation]:
     """The calibrated expectations for `hypotheses`, or StaleExpectations saying what to rerun."""
-    fix = f"regenerate it: python -m claims.calibrate_smoke (see README, 'Smoke expectations')"
+    fix = "regenerate it: python -m claims.calibrate_smoke (see README, 'Smoke expectations')"
     try:
         content = json.loads(Path(path).read_text())
     except (OSError, json.JSONDecodeError) as error:
