@@ -1,6 +1,6 @@
 """Calibrate the smoke tier: which hypotheses take the same verdict on any machine, measured.
 
-    python -m claims.calibrate_smoke --cifar10 PATH [--sets 10] [--other-isa-sets 2] [--cache-dir DIR]
+    python -m claims.calibrate_smoke --cifar10 PATH [--sets 8] [--other-isa-sets 8] [--cache-dir DIR]
 
 Training here is chaotic (Adam turns rounding noise in the pre-BatchNorm biases
 into full-size steps), so a smoke run on another CPU, XLA build or jax version
@@ -112,8 +112,8 @@ def main(argv: list[str] | None = None) -> None:
                         help="cifar-10-python.tar.gz or its cifar-10-batches-py folder (else $DROPOUT_CLAIMS_CIFAR10)")
     parser.add_argument("--cache-dir", default=str(default_cache_dir()),
                         help="run cache; each numeric path gets its own sub-folder")
-    parser.add_argument("--sets", type=int, default=10, help="seed sets on this machine's default numeric path")
-    parser.add_argument("--other-isa-sets", type=int, default=2,
+    parser.add_argument("--sets", type=int, default=8, help="seed sets on this machine's default numeric path")
+    parser.add_argument("--other-isa-sets", type=int, default=8,
                         help=f"further seed sets under XLA_FLAGS={OTHER_ISA_FLAG}")
     parser.add_argument("--train-only", action="store_true", help="only train (fill the cache); write nothing")
     parser.add_argument("--out", default=str(ROOT / stability.EXPECTATIONS_FILE))

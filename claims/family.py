@@ -51,14 +51,30 @@ class Decided:
 def decide(evidence) -> dict[str, Decided]:
     """Every claim's hypotheses computed from the evidence, each family Holm-corrected as a whole."""
     modules = claim_modules()
-    primary = {m.CLAIM: m.hypotheses(evidence) for m in modules if hasattr(m, "hypotheses")}
-    secondary = {m.CLAIM: m.secondary(evidence) for m in modules if hasattr(m, "secondary")}
+    primary = {m.CLAIM: _computed(m, "hypotheses", evidence) for m in modules if hasattr(m, "hypotheses")}
+    secondary = {m.CLAIM: _computed(m, "secondary", evidence) for m in modules if hasattr(m, "secondary")}
     decided_primary = _holm_by_claim(primary)
     decided_secondary = _holm_by_claim(secondary)
     return {
         m.CLAIM: Decided(decided_primary.get(m.CLAIM, []), decided_secondary.get(m.CLAIM, []))
         for m in modules
     }
+
+
+class HypothesisError(ValueError):
+    """A claim's statistic could not be computed (e.g. a log of a zero count): names the claim and why."""
+
+
+def _computed(module: ModuleType, function: str, evidence) -> list[stats.Result]:
+    """`module.function(evidence)`, with a failure of the statistics layer attributed to its claim."""
+    try:
+        return getattr(module, function)(evidence)
+    except ValueError as error:
+        raise HypothesisError(
+            f"{module.CLAIM} ({module.__name__}.{function}) cannot be decided from this evidence: {error}. "
+            "A non-finite statistic usually means a degenerate run (e.g. a layer with no active unit, "
+            "whose log count is -inf); check the run's summaries in the report."
+        ) from None
 
 
 def _holm_by_claim(results: dict[str, list[stats.Result]]) -> dict[str, list[stats.Verdict]]:
