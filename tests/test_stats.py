@@ -288,18 +288,24 @@ def test_exact_sign_flip_p_matches_scipy_permutation_test():
             assert S.sign_flip_p(x, alternative) == pytest.approx(ref.pvalue, rel=1e-12)
 
 
-def test_continuous_data_keeps_the_t_test_and_ties_switch_to_sign_flips():
+def test_spread_data_keeps_the_t_test_even_with_a_tie_and_few_levels_switch_to_sign_flips():
     rng = np.random.default_rng(10)
     d = rng.normal(0.5, 1.0, 6)
     r = S.one_sample_t(d, **KW)
     assert not r.discrete and "t-test" in r.test
     assert r.p_value == pytest.approx(st.ttest_1samp(d, 0.0, alternative="greater").pvalue, rel=1e-12)
-    for tied in (np.r_[d[:5], d[0]], np.r_[d[:5], -d[0]], np.r_[d[:5], 0.0]):  # repeat, mirror, zero
+    # An incidental tie (a repeat, a mirror, a zero) among spread values: still the t-test, no 2^-n floor.
+    for tied in (np.r_[d[:5], d[0]], np.r_[d[:5], -d[0]], np.r_[d[:5], 0.0]):
         rt = S.one_sample_t(tied, **KW)
-        assert rt.discrete and "sign-flip" in rt.test and "sign flips" in rt.note
-        assert rt.p_value == pytest.approx(S.sign_flip_p(tied, "greater"))
-        ci = st.ttest_1samp(tied, 0.0).confidence_interval(0.95)
-        assert (rt.ci_low, rt.ci_high) == pytest.approx((ci.low, ci.high))  # the CI stays the t CI
+        assert not rt.discrete and "t-test" in rt.test
+        assert rt.p_value == pytest.approx(st.ttest_1samp(tied, 0.0, alternative="greater").pvalue, rel=1e-12)
+    # Values on n/2 levels or fewer (here 3 magnitudes for 6 values): the exact sign-flip test.
+    levels = np.array([1.0, 1.0, 2.0, 2.0, 0.0, -1.0]) / 1000
+    rl = S.one_sample_t(levels, **KW)
+    assert rl.discrete and "sign-flip" in rl.test and "sign flips" in rl.note
+    assert rl.p_value == pytest.approx(S.sign_flip_p(levels, "greater"))
+    ci = st.ttest_1samp(levels, 0.0).confidence_interval(0.95)
+    assert (rl.ci_low, rl.ci_high) == pytest.approx((ci.low, ci.high))  # the CI stays the t CI
 
 
 def _three_valued_compositions(n: int):
@@ -371,7 +377,7 @@ def test_tost_size_at_the_margin_with_discrete_differences():
 
 
 def test_discrete_seeds_needed_respects_the_sign_flip_floor():
-    d = np.array([3.0, 3.0, 4.0, 3.0, 2.0])  # ties: sign flips; large effect (d_z 4.2): the t power model alone says 5
+    d = np.array([3.0, 3.0, 4.0, 3.0, 3.0])  # two levels: sign flips; large effect (d_z 7.2): the t power model says 5
     r = S.one_sample_t(d, **KW)
     family = [r] + [_result(f"x{i}", 0.5) for i in range(19)]  # m = 20: level 0.0025 needs 2^-n < 0.0025, n >= 9
     v = S.holm(family)[0]
