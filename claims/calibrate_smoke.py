@@ -106,6 +106,19 @@ def run_set(index: int, other_isa: bool, args: argparse.Namespace, out: Path, tr
     return None if train_only else json.loads(result.read_text())
 
 
+def without_data_path(argv: list[str]) -> list[str]:
+    """The command line minus --cifar10 and its value (a local path, not part of what was calibrated)."""
+    kept, skip = [], False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg == "--cifar10":
+            skip = True
+        elif not arg.startswith("--cifar10="):
+            kept.append(arg)
+    return kept
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--cifar10", default=os.environ.get("DROPOUT_CLAIMS_CIFAR10"),
@@ -133,8 +146,8 @@ def main(argv: list[str] | None = None) -> None:
         return
     expectations = stability.calibrate(sets)
     expectations["provenance"] = {
-        "command": "python -m claims.calibrate_smoke " + " ".join(
-            a for a in (argv if argv is not None else sys.argv[1:]) if not a.startswith("--cifar10")),
+        "command": "python -m claims.calibrate_smoke " + " ".join(without_data_path(
+            argv if argv is not None else sys.argv[1:])),
         "generated": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "harness_version": HARNESS_VERSION,
         "config_key": smoke_config().key("", HARNESS_VERSION),
