@@ -326,7 +326,7 @@ def sign_flip_p(x: Any, alternative: str) -> float:
 def _sign_flip_how(n: int) -> str:
     flips = ("all 2^n flips" if n <= EXACT_SIGN_FLIP_MAX_N
              else f"{SIGN_FLIP_RESAMPLES} random flips, seed {SIGN_FLIP_SEED}")
-    return f"{flips}; chosen for tied/zero/constant values"
+    return f"{flips}; chosen for values on few levels"
 
 
 def _check_min_effect(min_effect: float | None) -> None:
