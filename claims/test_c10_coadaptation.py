@@ -6,31 +6,33 @@ from harness.probes import ABLATION_DRAWS, ABLATION_FRACTION
 CLAIM = "C10"
 
 
-def hypotheses(ev) -> list[stats.Result]:
-    """Primary, per layer: the functional measure (accuracy lost when units are removed)."""
-    drop, v = ev.probes.ablation_drop, ev.runs.variants
+def _dropout_lower_per_layer(ev, values, measure: str, unit: str, statement: str) -> list[stats.Result]:
+    """Per layer, H1: dropout's `values` (variants, seeds, layers) are lower than the baseline's (paired by seed)."""
+    v = ev.runs.variants
     return [
         stats.paired_t(
-            drop[v.index("dropout"), :, layer], drop[v.index("baseline"), :, layer], alternative="less",
-            hypothesis=f"C10.layer{layer}.ablation", unit="accuracy lost", between_variants=True,
-            statement=f"layer {layer}: removing {ABLATION_FRACTION:.0%} of the units costs dropout less test "
-                      "accuracy than the baseline",
+            values[v.index("dropout"), :, layer], values[v.index("baseline"), :, layer], alternative="less",
+            hypothesis=f"C10.layer{layer}.{measure}", unit=unit, between_variants=True,
+            statement=f"layer {layer}: {statement}",
         )
-        for layer in range(drop.shape[-1])
+        for layer in range(values.shape[-1])
     ]
+
+
+def hypotheses(ev) -> list[stats.Result]:
+    """Primary, per layer: the functional measure (accuracy lost when units are removed)."""
+    return _dropout_lower_per_layer(
+        ev, ev.probes.ablation_drop, "ablation", "accuracy lost",
+        f"removing {ABLATION_FRACTION:.0%} of the units costs dropout less test accuracy than the baseline",
+    )
 
 
 def secondary(ev) -> list[stats.Result]:
     """Per layer: the redundancy proxy (mean |correlation| between units), the writeup's reading of it."""
-    co, v = ev.probes.coadaptation, ev.runs.variants
-    return [
-        stats.paired_t(
-            co[v.index("dropout"), :, layer], co[v.index("baseline"), :, layer], alternative="less",
-            hypothesis=f"C10.layer{layer}.correlation", unit="mean |correlation|", between_variants=True,
-            statement=f"layer {layer}: dropout's hidden units are less correlated with each other than the baseline's",
-        )
-        for layer in range(co.shape[-1])
-    ]
+    return _dropout_lower_per_layer(
+        ev, ev.probes.coadaptation, "correlation", "mean |correlation|",
+        "dropout's hidden units are less correlated with each other than the baseline's",
+    )
 
 
 def test_c10_less_coadaptation(claim):
