@@ -102,7 +102,11 @@ def run_set(index: int, other_isa: bool, args: argparse.Namespace, out: Path, tr
                "--cache-dir", str(cache_dir), "--result", str(result)]
     command += ["--cifar10", args.cifar10] if args.cifar10 else []
     command += ["--train-only"] if train_only else []
-    subprocess.run(command, cwd=ROOT, env=env, check=True)
+    if subprocess.run(command, cwd=ROOT, env=env).returncode != 0:
+        raise SystemExit(
+            f"calibrate_smoke: seed set {index} ({'SSE4.2' if other_isa else 'default'} numeric path) failed; its "
+            "error is printed above. Fix it and rerun: every set already trained is reused from the cache."
+        )
     return None if train_only else json.loads(result.read_text())
 
 

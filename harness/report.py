@@ -29,6 +29,9 @@ null in the JSON and "—" in the page):
               "p_value": float, "p_adjusted": float, "p_opposite": float,
               "p_opposite_adjusted": float, "verdict": str, "seeds_needed": int | None,
               "note": str,                          # optional
+              "family": "primary" | "secondary",    # primary hypotheses decide the claim
+              "supports_if": str,                   # which sign of the effect supports the claim
+              "pinned": str | None, "stability": str,  # smoke calibration (fixtures/smoke_expectations.json)
           }],
           "reported_vs_reproduced": [{
               "quantity": str, "writeup": float, "mean": float | None, "sd": float | None,
