@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime
 import importlib.metadata
+import os
 import platform
 import subprocess
 import sys
@@ -26,6 +27,8 @@ from harness.summaries import hist_edges
 from harness.train import init_states
 
 ROOT = Path(__file__).resolve().parent.parent
+# Names the commit where the tree is a copy without .git (scripts/gpu_full_tier.sh sets it).
+COMMIT_ENV_VAR = "DROPOUT_CLAIMS_COMMIT"
 LIBRARIES = ("jax", "jaxlib", "flax", "optax", "numpy", "scipy", "matplotlib", "jinja2", "pytest")
 # Values drawn for the input histograms: enough for a smooth 20-bin histogram.
 HISTOGRAM_SAMPLE = 200_000
@@ -186,6 +189,10 @@ def _git_state() -> tuple[str, bool]:
     try:
         return git("rev-parse", "HEAD"), bool(git("status", "--porcelain"))
     except (OSError, subprocess.CalledProcessError):
+        # A copy of the tree without .git (scripts/gpu_full_tier.sh on a remote machine) is told its commit.
+        told = os.environ.get(COMMIT_ENV_VAR)
+        if told:
+            return f"{told} (from ${COMMIT_ENV_VAR}: not a git checkout)", False
         return "unknown (not a git checkout)", False
 
 
