@@ -159,10 +159,13 @@ def scaling_conventions(run_set: RunSet, data: Dataset) -> dict[str, np.ndarray]
             # Var(sum_i m_i h_i / q) = (1-q)/q sum h_i^2 per mask, divided by K masks.
             noise.append(jnp.sqrt((1 - q) / q * (h**2).sum() / EXPECTATION_SAMPLES) / total)
             shifts.append(ratios.mean())
-        inverted_logits = model.apply(variables, data.test_x, train=False)[0]
-        standard_logits = _head(
-            _standard_convention(variables, keep, widths), relus[0], lambda l, h: h * keep[l], widths
-        )
+        # An identity checked to 1e-4 needs float32 products: at the default precision an accelerator
+        # multiplies in TF32 (about 1e-3 relative; on an H200 it put 6e-4 between the two networks).
+        with jax.default_matmul_precision("highest"):
+            inverted_logits, (relu0, *_) = model.apply(variables, data.test_x, train=False)
+            standard_logits = _head(
+                _standard_convention(variables, keep, widths), relu0, lambda l, h: h * keep[l], widths
+            )
         return (
             jnp.stack(biases),
             jnp.stack(noise),
