@@ -158,6 +158,19 @@ def _union(first: Mapping[str, Any], second: Mapping[str, Any]) -> list[str]:
     return list(first) + [key for key in second if key not in first]
 
 
+def missing_from(reference: Mapping[str, Any], decided: Mapping[str, Sequence[str]]) -> list[str]:
+    """What `reference` has no verdict for, of `decided` (claim id -> its hypothesis ids): "C11 (the whole
+    claim)" for a claim it lacks, else each hypothesis it lacks, in `decided`'s order."""
+    in_reference = {c["id"]: {h["hypothesis"] for h in c.get("hypotheses", [])} for c in reference["claims"]}
+    missing = []
+    for claim_id, names in decided.items():
+        if claim_id not in in_reference:
+            missing.append(f"{claim_id} (the whole claim)")
+        else:
+            missing += [name for name in names if name not in in_reference[claim_id]]
+    return missing
+
+
 def any_verdict_changed(rows: Sequence[Change]) -> bool:
     return any(row.verdict_changed for row in rows)
 
@@ -209,18 +222,29 @@ def reference_section(facts: Mapping[str, Any], reference_dir: Path = REFERENCE_
     path = reference_path(protocol, reference_dir) if protocol else None
     if path is None or not path.is_file():
         return None
-    shown = str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
+    shown = _shown(path)
     try:
         reference = load_evidence(path)
     except CompareError as error:
         return {"reference": shown, "error": str(error), "rows": []}
+    page = path.with_suffix(".html")
     return {
         "reference": shown,
         "error": None,
         "reference_tier": reference["tier"],
         "reference_generated": reference["generated"],
+        "reference_html": _shown(page) if page.is_file() else None,
+        "claim_verdicts": {claim["id"]: claim.get("verdict") for claim in reference["claims"]},
+        "hypothesis_verdicts": {
+            h["hypothesis"]: h.get("verdict") for claim in reference["claims"] for h in claim.get("hypotheses", [])
+        },
         "rows": [row.as_dict() for row in changes(reference, facts)],
     }
+
+
+def _shown(path: Path) -> str:
+    """`path` relative to the repository where it lies inside it (what the report and its JSON print)."""
+    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
 
 
 # --------------------------------------------------------------------------- command line

@@ -27,7 +27,7 @@ from harness.summaries import hist_edges
 from harness.train import init_states
 
 ROOT = Path(__file__).resolve().parent.parent
-# Names the commit where the tree is a copy without .git (scripts/gpu_full_tier.sh sets it).
+# Names the commit of a tree copied to another machine (scripts/gpu_full_tier.sh documents it).
 COMMIT_ENV_VAR = "DROPOUT_CLAIMS_COMMIT"
 LIBRARIES = ("jax", "jaxlib", "flax", "optax", "numpy", "scipy", "matplotlib", "jinja2", "pytest")
 # Values drawn for the input histograms: enough for a smooth 20-bin histogram.
@@ -183,16 +183,18 @@ def provenance(ev: Evidence | None, session_seconds: float) -> dict[str, Any]:
 
 
 def _git_state() -> tuple[str, bool]:
+    """(commit, dirty). A caller that copied the tree elsewhere names the commit it sent in
+    $DROPOUT_CLAIMS_COMMIT, which wins: the copy's .git may be absent or stale (the GPU machine's was)."""
+    told = os.environ.get(COMMIT_ENV_VAR)
+    if told:
+        return f"{told} (from ${COMMIT_ENV_VAR})", False
+
     def git(*args: str) -> str:
         return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, check=True).stdout.strip()
 
     try:
         return git("rev-parse", "HEAD"), bool(git("status", "--porcelain"))
     except (OSError, subprocess.CalledProcessError):
-        # A copy of the tree without .git (scripts/gpu_full_tier.sh on a remote machine) is told its commit.
-        told = os.environ.get(COMMIT_ENV_VAR)
-        if told:
-            return f"{told} (from ${COMMIT_ENV_VAR}: not a git checkout)", False
         return "unknown (not a git checkout)", False
 
 

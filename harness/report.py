@@ -65,6 +65,7 @@ import functools
 import io
 import json
 import math
+import os
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -81,7 +82,8 @@ TEMPLATE = "evidence.html.j2"
 # The version of reports/evidence.schema.json the JSON follows: bump both together when a core field is
 # renamed, removed or retyped (added fields need no bump: the schema accepts them).
 SCHEMA_VERSION = 1
-SCHEMA_PATH = Path(__file__).resolve().parent.parent / "reports" / "evidence.schema.json"
+REPOSITORY = Path(__file__).resolve().parent.parent
+SCHEMA_PATH = REPOSITORY / "reports" / "evidence.schema.json"
 
 
 # --------------------------------------------------------------------------- figures
@@ -206,6 +208,23 @@ def _environment() -> jinja2.Environment:
 # --------------------------------------------------------------------------- writing
 
 
+def _reference_view(facts: Mapping[str, Any], html_path: Path) -> dict[str, Any] | None:
+    """What the template shows beside each verdict: the reference's tier, its verdicts by claim and by
+    hypothesis, and its HTML report as an address relative to this report (so that the link works wherever
+    the repository is; None without a page). None without a comparable reference."""
+    changes = facts.get("changes_since_reference") or {}
+    if not changes.get("claim_verdicts"):
+        return None
+    page = changes.get("reference_html")
+    target = None if not page else Path(page) if Path(page).is_absolute() else REPOSITORY / page
+    return {
+        "tier": changes.get("reference_tier"),
+        "claims": changes["claim_verdicts"],
+        "hypotheses": changes.get("hypothesis_verdicts", {}),
+        "link": None if target is None else Path(os.path.relpath(target.resolve(), html_path.resolve().parent)).as_posix(),
+    }
+
+
 def write_report(evidence: Mapping[str, Any], figures: Mapping[str, Figure], html_path: Path, json_path: Path) -> None:
     """Write `json_path` and the self-contained `html_path` from `evidence`
     (schema in this module's docstring), embedding `figures` by name; the
@@ -218,6 +237,7 @@ def write_report(evidence: Mapping[str, Any], figures: Mapping[str, Figure], htm
         evidence=facts,
         images=_embed(figures),
         other_figures=[name for name in figures if name not in referenced],
+        reference=_reference_view(facts, Path(html_path)),
     )
     # Both staged before either replaces its old file: a failed write leaves the old pair, never a new JSON
     # beside an old page.

@@ -13,6 +13,9 @@
 # folder, so the tier trains from nothing and its wall times include training. A claim that does not
 # reproduce makes its step exit 1: that is a finding, recorded in the report, and the next step still runs.
 # The script exits with the worst step's status.
+#
+# Provenance names the git commit of the tree. On a machine that received a copy of the tree, set
+# DROPOUT_CLAIMS_COMMIT=<the commit you sent>: a copied .git may be missing or stale.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -33,8 +36,6 @@ out="$(cd "$out" && pwd)"
 
 export PYTHONUNBUFFERED=1 DROPOUT_CLAIMS_OFFLINE=1
 export DROPOUT_CLAIMS_CACHE="${DROPOUT_CLAIMS_CACHE:-$(mktemp -d)}"
-# Provenance names the commit; a copy of the tree without .git (a remote machine) is told it by the caller.
-if commit="$(git rev-parse HEAD 2>/dev/null)"; then export DROPOUT_CLAIMS_COMMIT="$commit"; fi
 log="$out/log.txt"
 : >"$log"
 

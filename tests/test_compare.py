@@ -146,6 +146,14 @@ def test_a_missing_or_non_json_file_is_refused_with_the_fix(old_new, tmp_path, c
 # --------------------------------------------------------------------------- the report's section
 
 
+def test_missing_from_the_reference_names_each_absent_claim_and_hypothesis():
+    reference = facts()
+    decided = {c["id"]: [h["hypothesis"] for h in c.get("hypotheses", [])] for c in reference["claims"]}
+    assert compare.missing_from(reference, decided) == []
+    grown = decided | {"C4": [*decided["C4"], "C4.layer9.end"], "C11": ["C11"]}
+    assert compare.missing_from(reference, grown) == ["C4.layer9.end", "C11 (the whole claim)"]
+
+
 def test_no_reference_no_section(tmp_path):
     assert compare.reference_section(facts(), tmp_path) is None
     assert compare.reference_path("writeup") == ROOT / "reports" / "reference" / "evidence-writeup.json"
@@ -169,6 +177,26 @@ def test_the_report_shows_the_changes_since_a_reference(old_new, tmp_path):
     assert "This run is smoke tier and the reference full tier" in changes
     report.write_report(run | {"changes_since_reference": None}, {}, html, tmp_path / "e.json")
     assert 'id="changes"' not in html.read_text()
+
+
+def test_each_verdict_shows_the_reference_verdict_linked_to_the_reference_report(old_new, tmp_path):
+    reference, run = old_new
+    reference["tier"] = "full"
+    hypothesis(reference, "C10.corr")["verdict"] = "INCONCLUSIVE"
+    reference_json = write(compare.reference_path("writeup", tmp_path), reference)
+    reference_json.with_suffix(".html").write_text("<html></html>")
+    section = compare.reference_section(run, tmp_path)
+    assert section["hypothesis_verdicts"]["C10.corr"] == "INCONCLUSIVE"
+    assert section["claim_verdicts"] == {c["id"]: c["verdict"] for c in reference["claims"]}
+
+    html = tmp_path / "reports" / "e.html"  # the link is relative to where the report is
+    report.write_report(run | {"changes_since_reference": section}, {}, html, html.with_suffix(".json"))
+    claim_section = (page := html.read_text())[page.index('<section class="claim" id="claim-C10"'):]
+    assert 'full tier reference: <a href="../evidence-writeup.html#claim-C10">INCONCLUSIVE</a>' in claim_section
+    summary = page[page.index('id="summary"'):page.index('id="changes"')]
+    assert summary.count("full tier reference:") == sum(c["verdict"] is not None for c in reference["claims"]) + sum(
+        len(c.get("hypotheses", [])) for c in reference["claims"] if len(c.get("hypotheses", [])) > 1
+    )
 
 
 def test_a_reference_that_cannot_be_compared_is_said_in_the_report(tmp_path):

@@ -8,7 +8,7 @@ import re
 import numpy as np
 from PIL import Image
 
-from harness import figures, report
+from harness import evidence_report, figures, report
 from harness.evidence_report import assemble
 from harness.writeup import CLAIMS
 
@@ -48,3 +48,11 @@ def test_writing_twice_embeds_the_same_figures(tmp_path):
 def _embedded_image(html_path):
     uri = re.search(r'src="data:image/png;base64,([^"]+)"', html_path.read_text()).group(1)
     return np.asarray(Image.open(io.BytesIO(base64.b64decode(uri))).convert("L"), dtype=float)
+
+
+def test_a_commit_named_by_the_caller_wins_over_a_copied_trees_git(monkeypatch):
+    """scripts/gpu_full_tier.sh on a machine that got a copy of the tree: its .git may be stale."""
+    monkeypatch.setenv(evidence_report.COMMIT_ENV_VAR, "abc123")
+    assert evidence_report._git_state() == ("abc123 (from $DROPOUT_CLAIMS_COMMIT)", False)
+    monkeypatch.delenv(evidence_report.COMMIT_ENV_VAR)
+    assert evidence_report._git_state()[0] != "abc123 (from $DROPOUT_CLAIMS_COMMIT)"
