@@ -80,8 +80,8 @@ def monte_carlo_dropout(run_set: RunSet, data: Dataset) -> dict[str, np.ndarray]
     keep = keep_probabilities(config.protocol.dropout_rates)
     k_max = max(MC_SAMPLES)
 
-    def one_run(variables: dict, seed: jax.Array) -> tuple[jax.Array, jax.Array, jax.Array]:
-        relus = _hidden(model, variables, data.test_x)
+    def one_run(variables: dict, seed: jax.Array, x: jax.Array, y: jax.Array) -> tuple[jax.Array, ...]:
+        relus = _hidden(model, variables, x)
         deterministic = _head(variables, relus[0], lambda _l, h: h, config.widths)
         keys = jax.random.split(jax.random.fold_in(jax.random.PRNGKey(seed), _TAG_MC), k_max)
 
@@ -92,16 +92,15 @@ def monte_carlo_dropout(run_set: RunSet, data: Dataset) -> dict[str, np.ndarray]
 
         probs = jax.lax.map(sample, keys)  # (k_max, examples, classes)
         running_mean = jnp.cumsum(probs, axis=0) / jnp.arange(1, k_max + 1)[:, None, None]
-        correct = jnp.argmax(running_mean, axis=-1) == data.test_y
-        single = (jnp.argmax(probs, axis=-1) == data.test_y).mean()
+        correct = jnp.argmax(running_mean, axis=-1) == y
+        single = (jnp.argmax(probs, axis=-1) == y).mean()
         return (
             correct.mean(axis=-1)[jnp.asarray(MC_SAMPLES) - 1],
             single,
-            (jnp.argmax(deterministic, -1) == data.test_y).mean(),
+            (jnp.argmax(deterministic, -1) == y).mean(),
         )
 
-    variables = _variant_variables(run_set, "dropout")
-    mc, single, det = jax.jit(jax.vmap(one_run))(variables, jnp.asarray(run_set.seeds, jnp.uint32))
+    mc, single, det = _over_runs(one_run, *_runs(run_set, "dropout"), data)
     return {
         "mc_samples": np.asarray(MC_SAMPLES),
         "mc_accuracy": np.asarray(mc),
@@ -138,8 +137,8 @@ def scaling_conventions(run_set: RunSet, data: Dataset) -> dict[str, np.ndarray]
     keep = keep_probabilities(config.protocol.dropout_rates)
     widths = config.widths
 
-    def one_run(variables: dict, seed: jax.Array):
-        relus = _hidden(model, variables, data.test_x)
+    def one_run(variables: dict, seed: jax.Array, x: jax.Array, _y: jax.Array) -> tuple[jax.Array, ...]:
+        relus = _hidden(model, variables, x)
         keys = jax.random.split(jax.random.fold_in(jax.random.PRNGKey(seed), _TAG_EXPECT), len(widths))
         biases, noise = [], []
         shifts = []
@@ -162,7 +161,7 @@ def scaling_conventions(run_set: RunSet, data: Dataset) -> dict[str, np.ndarray]
         # An identity checked to 1e-4 needs float32 products: at the default precision an accelerator
         # multiplies in TF32 (about 1e-3 relative; on an H200 it put 6e-4 between the two networks).
         with jax.default_matmul_precision("highest"):
-            inverted_logits, (relu0, *_) = model.apply(variables, data.test_x, train=False)
+            inverted_logits, (relu0, *_) = model.apply(variables, x, train=False)
             standard_logits = _head(
                 _standard_convention(variables, keep, widths), relu0, lambda l, h: h * keep[l], widths
             )
@@ -174,8 +173,7 @@ def scaling_conventions(run_set: RunSet, data: Dataset) -> dict[str, np.ndarray]
             (jnp.argmax(inverted_logits, -1) == jnp.argmax(standard_logits, -1)).mean(),
         )
 
-    variables = _variant_variables(run_set, "dropout")
-    bias, noise, shift, max_err, agree = jax.jit(jax.vmap(one_run))(variables, jnp.asarray(run_set.seeds, jnp.uint32))
+    bias, noise, shift, max_err, agree = _over_runs(one_run, *_runs(run_set, "dropout"), data)
     return {
         "expectation_bias": np.asarray(bias),
         "expectation_noise": np.asarray(noise),
@@ -200,22 +198,20 @@ def input_noise(run_set: RunSet, data: Dataset) -> dict[str, np.ndarray]:
     The same noise (keyed by seed and level) is used for both variants of a seed.
     """
     model = MLP(widths=run_set.config.widths)
-    spread = jnp.std(data.test_x)
 
-    def accuracy(variables: dict, seed: jax.Array) -> jax.Array:
+    def accuracy(variables: dict, seed: jax.Array, x: jax.Array, y: jax.Array) -> jax.Array:
+        spread = jnp.std(x)
+
         def at_level(level_index: int, sigma: float) -> jax.Array:
             key = jax.random.fold_in(jax.random.fold_in(jax.random.PRNGKey(seed), _TAG_NOISE), level_index)
-            noisy = data.test_x + sigma * spread * jax.random.normal(key, data.test_x.shape)
+            noisy = x + sigma * spread * jax.random.normal(key, x.shape)
             logits = model.apply(variables, noisy, train=False)[0]
-            return (jnp.argmax(logits, -1) == data.test_y).mean()
+            return (jnp.argmax(logits, -1) == y).mean()
 
         return jnp.stack([at_level(i, s) for i, s in enumerate(NOISE_LEVELS)])
 
-    seeds = jnp.asarray(run_set.seeds, jnp.uint32)
-    per_variant = [
-        jax.jit(jax.vmap(accuracy))(_variant_variables(run_set, v), seeds) for v in run_set.variants
-    ]
-    return {"noise_levels": np.asarray(NOISE_LEVELS), "noisy_accuracy": np.stack([np.asarray(a) for a in per_variant])}
+    noisy = _over_runs(accuracy, *_runs(run_set), data)
+    return {"noise_levels": np.asarray(NOISE_LEVELS), "noisy_accuracy": _by_variant(run_set, noisy)}
 
 
 def coadaptation(run_set: RunSet, data: Dataset) -> dict[str, np.ndarray]:
@@ -228,9 +224,9 @@ def coadaptation(run_set: RunSet, data: Dataset) -> dict[str, np.ndarray]:
     """
     model = MLP(widths=run_set.config.widths)
 
-    def one_run(variables: dict) -> tuple[jax.Array, jax.Array]:
+    def one_run(variables: dict, _seed: jax.Array, x: jax.Array, _y: jax.Array) -> tuple[jax.Array, jax.Array]:
         values, dead = [], []
-        for h in _hidden(model, variables, data.test_x):
+        for h in _hidden(model, variables, x):
             centred = h - h.mean(axis=0)
             norms = jnp.sqrt((centred**2).sum(axis=0))
             alive = norms > 0
@@ -240,11 +236,8 @@ def coadaptation(run_set: RunSet, data: Dataset) -> dict[str, np.ndarray]:
             dead.append((~alive).sum())
         return jnp.stack(values), jnp.stack(dead)
 
-    results = [jax.jit(jax.vmap(one_run))(_variant_variables(run_set, v)) for v in run_set.variants]
-    return {
-        "coadaptation": np.stack([np.asarray(r[0]) for r in results]),
-        "dead_units": np.stack([np.asarray(r[1]) for r in results]),
-    }
+    coadapted, dead = _over_runs(one_run, *_runs(run_set), data)
+    return {"coadaptation": _by_variant(run_set, coadapted), "dead_units": _by_variant(run_set, dead)}
 
 
 def unit_ablation(run_set: RunSet, data: Dataset) -> dict[str, np.ndarray]:
@@ -264,9 +257,9 @@ def unit_ablation(run_set: RunSet, data: Dataset) -> dict[str, np.ndarray]:
     widths = run_set.config.widths
     model = MLP(widths=widths)
 
-    def one_run(variables: dict, seed: jax.Array) -> jax.Array:
-        relus = _hidden(model, variables, data.test_x)
-        clean = (jnp.argmax(_head(variables, relus[0], lambda _l, h: h, widths), -1) == data.test_y).mean()
+    def one_run(variables: dict, seed: jax.Array, x: jax.Array, y: jax.Array) -> jax.Array:
+        relus = _hidden(model, variables, x)
+        clean = (jnp.argmax(_head(variables, relus[0], lambda _l, h: h, widths), -1) == y).mean()
         base_key = jax.random.fold_in(jax.random.PRNGKey(seed), _TAG_ABLATE)
         drops = []
         for layer, width in enumerate(widths):
@@ -276,24 +269,41 @@ def unit_ablation(run_set: RunSet, data: Dataset) -> dict[str, np.ndarray]:
                 keep = jax.random.permutation(key, width) >= removed  # exactly `removed` units off
                 scale = jnp.where(keep, width / (width - removed), 0.0)
                 logits = _head(variables, relus[0], lambda l, h: h * scale if l == layer else h, widths)
-                return (jnp.argmax(logits, -1) == data.test_y).mean()
+                return (jnp.argmax(logits, -1) == y).mean()
 
             keys = jax.random.split(jax.random.fold_in(base_key, layer), ABLATION_DRAWS)
             drops.append(clean - jax.lax.map(ablated, keys).mean())
         return jnp.stack(drops)
 
-    seeds = jnp.asarray(run_set.seeds, jnp.uint32)
-    drops = [jax.jit(jax.vmap(one_run))(_variant_variables(run_set, v), seeds) for v in run_set.variants]
-    return {"ablation_drop": np.stack([np.asarray(d) for d in drops])}
+    return {"ablation_drop": _by_variant(run_set, _over_runs(one_run, *_runs(run_set), data))}
 
 
-def _variant_variables(run_set: RunSet, variant: str) -> dict:
-    """The trained variables of every seed of one variant, leaves shaped (seeds, ...)."""
-    v = run_set.variants.index(variant)
-    return {
-        "params": jax.tree_util.tree_map(lambda a: jnp.asarray(a[v]), run_set.params),
-        "batch_stats": jax.tree_util.tree_map(lambda a: jnp.asarray(a[v]), run_set.batch_stats),
-    }
+def _runs(run_set: RunSet, variant: str | None = None) -> tuple[dict, jax.Array]:
+    """(variables with leaves shaped (runs, ...), each run's seed) of one variant's runs, or of every
+    variant's, variant-major (`_by_variant` undoes that): both variants of a seed get the same seed, so
+    probes keyed by the seed give them the same noise, masks and ablations."""
+    picked = slice(None) if variant is None else slice(v := run_set.variants.index(variant), v + 1)
+    flat = lambda a: jnp.asarray(a[picked]).reshape(-1, *a.shape[2:])  # noqa: E731
+    variables = {"params": jax.tree_util.tree_map(flat, run_set.params),
+                 "batch_stats": jax.tree_util.tree_map(flat, run_set.batch_stats)}
+    variants = len(run_set.variants) if variant is None else 1
+    return variables, jnp.asarray(run_set.seeds * variants, jnp.uint32)
+
+
+def _over_runs(one_run, variables: dict, seeds: jax.Array, data: Dataset):
+    """`one_run(variables, seed, x, y)` over every run in one compiled program, on the test split.
+
+    The split is an argument, not a constant closed over: a constant of the test set's size made the
+    compilers fold it into the program, and compiling dominated the probes' cost (see
+    benchmarks/test_probe_cost.py).
+    """
+    outputs = jax.jit(jax.vmap(one_run, in_axes=(0, 0, None, None)))(variables, seeds, data.test_x, data.test_y)
+    return jax.tree_util.tree_map(np.asarray, outputs)
+
+
+def _by_variant(run_set: RunSet, values: np.ndarray) -> np.ndarray:
+    """(runs, ...) of every variant, variant-major, as (variants, seeds, ...)."""
+    return values.reshape(len(run_set.variants), len(run_set.seeds), *values.shape[1:])
 
 
 def measure(run_set: RunSet, data: Dataset) -> Probes:
