@@ -195,23 +195,29 @@ def _standard_convention(variables: dict, keep: jax.Array, widths) -> dict:
 def input_noise(run_set: RunSet, data: Dataset) -> dict[str, np.ndarray]:
     """C9: test accuracy with Gaussian noise of std sigma * std(test inputs) added to every input.
 
-    The same noise (keyed by seed and level) is used for both variants of a seed.
+    The same noise (keyed by seed and level) is used for both variants of a seed: it is drawn once per
+    seed and level and fed to both networks (drawing it is most of this probe's cost on a CPU).
     """
     model = MLP(widths=run_set.config.widths)
 
     def accuracy(variables: dict, seed: jax.Array, x: jax.Array, y: jax.Array) -> jax.Array:
+        """(variants, levels) for one seed; `variables` has leaves shaped (variants, ...)."""
         spread = jnp.std(x)
 
         def at_level(level_index: int, sigma: float) -> jax.Array:
             key = jax.random.fold_in(jax.random.fold_in(jax.random.PRNGKey(seed), _TAG_NOISE), level_index)
-            noisy = x + sigma * spread * jax.random.normal(key, x.shape)
-            logits = model.apply(variables, noisy, train=False)[0]
-            return (jnp.argmax(logits, -1) == y).mean()
+            noisy = x if sigma == 0 else x + sigma * spread * jax.random.normal(key, x.shape)
+            logits = jax.vmap(lambda v: model.apply(v, noisy, train=False)[0])(variables)
+            return (jnp.argmax(logits, -1) == y).mean(axis=-1)
 
-        return jnp.stack([at_level(i, s) for i, s in enumerate(NOISE_LEVELS)])
+        return jnp.stack([at_level(i, s) for i, s in enumerate(NOISE_LEVELS)], axis=-1)
 
-    noisy = _over_runs(accuracy, *_runs(run_set), data)
-    return {"noise_levels": np.asarray(NOISE_LEVELS), "noisy_accuracy": _by_variant(run_set, noisy)}
+    variables, seeds = _runs(run_set)
+    per_seed = jax.tree_util.tree_map(  # (variants * seeds, ...) -> (seeds, variants, ...)
+        lambda a: jnp.swapaxes(a.reshape(len(run_set.variants), len(run_set.seeds), *a.shape[1:]), 0, 1), variables
+    )
+    noisy = _over_runs(accuracy, per_seed, seeds[: len(run_set.seeds)], data)  # (seeds, variants, levels)
+    return {"noise_levels": np.asarray(NOISE_LEVELS), "noisy_accuracy": np.swapaxes(noisy, 0, 1)}
 
 
 def coadaptation(run_set: RunSet, data: Dataset) -> dict[str, np.ndarray]:
@@ -291,7 +297,8 @@ def _runs(run_set: RunSet, variant: str | None = None) -> tuple[dict, jax.Array]
 
 
 def _over_runs(one_run, variables: dict, seeds: jax.Array, data: Dataset):
-    """`one_run(variables, seed, x, y)` over every run in one compiled program, on the test split.
+    """`one_run(variables, seed, x, y)` over the leading axis of `variables` and `seeds` (the runs, or the
+    seeds) in one compiled program, on the test split.
 
     The split is an argument, not a constant closed over: a constant of the test set's size made the
     compilers fold it into the program, and compiling dominated the probes' cost (see

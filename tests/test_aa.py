@@ -53,7 +53,7 @@ EPOCHS = 2
 # Real CIFAR-10 images, fewer of them than the smoke tier: the check is about the statistics pipeline on
 # trained networks, and 80 networks (half of them the rate-0 "dropout" twins train_runs trains alongside)
 # must train and be probed within seconds.
-PER_CLASS = 100
+PER_CLASS = 50
 # Per family: realisations allowed to contain a SUPPORTED comparative hypothesis (the primary family decides
 # the claims, so it gets the tighter bound; the secondary sub-verdicts are checked too).
 MAX_FLAGGED = {"primary": 2, "secondary": 3}
