@@ -35,12 +35,11 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from harness import HARNESS_VERSION, stability
+from harness import HARNESS_VERSION, REPOSITORY, stability
 from harness.atomic import write_atomically
 from harness.config import SMOKE, WRITEUP, RunConfig
 from harness.data import default_cache_dir, load_cifar10, resolve_source
 
-ROOT = Path(__file__).resolve().parent.parent
 OTHER_ISA_FLAG = "--xla_cpu_max_isa=SSE4_2"
 
 
@@ -102,7 +101,7 @@ def run_set(index: int, other_isa: bool, args: argparse.Namespace, out: Path, tr
                "--cache-dir", str(cache_dir), "--result", str(result)]
     command += ["--cifar10", args.cifar10] if args.cifar10 else []
     command += ["--train-only"] if train_only else []
-    if subprocess.run(command, cwd=ROOT, env=env).returncode != 0:
+    if subprocess.run(command, cwd=REPOSITORY, env=env).returncode != 0:
         raise SystemExit(
             f"calibrate_smoke: seed set {index} ({'SSE4.2' if other_isa else 'default'} numeric path) failed; its "
             "error is printed above. Fix it and rerun: every set already trained is reused from the cache."
@@ -133,7 +132,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--other-isa-sets", type=int, default=8,
                         help=f"further seed sets under XLA_FLAGS={OTHER_ISA_FLAG}")
     parser.add_argument("--train-only", action="store_true", help="only train (fill the cache); write nothing")
-    parser.add_argument("--out", default=str(ROOT / stability.EXPECTATIONS_FILE))
+    parser.add_argument("--out", default=str(REPOSITORY / stability.EXPECTATIONS_FILE))
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--set-index", type=int, default=0, help=argparse.SUPPRESS)
     parser.add_argument("--result", help=argparse.SUPPRESS)

@@ -10,13 +10,20 @@ The flow, one module per step:
     probes.py           measurements on the trained networks (claims C7-C10)
     evidence.py         everything a tier's claims are decided from
     stats.py            paired tests, equivalence, trends, Holm, verdicts
+    stability.py        how stable a smoke verdict is across seed sets (the pinned expectations)
     writeup.py          the writeup's quotes and numbers; prediction intervals for them
     figures.py          matplotlib figures from the summaries
     evidence_report.py  what goes into the report; report.py renders it; browser.py checks it
+    compare.py          what changed between two evidence files (and since reports/reference/)
 
 writeup_loop.py transcribes the writeup's own training loop: the oracle the
 trainer is tested against and the baseline it is benchmarked against.
-atomic.py holds the one atomic file writer.
+atomic.py holds the one atomic file writer; tfds_source.py reads a
+tensorflow-datasets copy of CIFAR-10 into the same arrays as data.py.
 """
 
+from pathlib import Path
+
 HARNESS_VERSION = "1"
+# The repository's root: reports/, fixtures/ and the git checkout are found from here.
+REPOSITORY = Path(__file__).resolve().parent.parent

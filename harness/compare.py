@@ -29,10 +29,10 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
+from harness import REPOSITORY
 from harness.report import SCHEMA_VERSION, schema_violations
 
-ROOT = Path(__file__).resolve().parent.parent
-REFERENCE_DIR = ROOT / "reports" / "reference"
+REFERENCE_DIR = REPOSITORY / "reports" / "reference"
 EXIT_SAME, EXIT_VERDICT_CHANGED, EXIT_CANNOT_COMPARE = 0, 1, 2
 _SHOWN_VIOLATIONS = 5
 
@@ -244,7 +244,7 @@ def reference_section(facts: Mapping[str, Any], reference_dir: Path = REFERENCE_
 
 def _shown(path: Path) -> str:
     """`path` relative to the repository where it lies inside it (what the report and its JSON print)."""
-    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
+    return str(path.relative_to(REPOSITORY)) if path.is_relative_to(REPOSITORY) else str(path)
 
 
 # --------------------------------------------------------------------------- command line

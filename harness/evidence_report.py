@@ -19,14 +19,13 @@ import jax
 import numpy as np
 from matplotlib.figure import Figure
 
-from harness import HARNESS_VERSION, compare, figures, stats, writeup
+from harness import HARNESS_VERSION, REPOSITORY, compare, figures, stats, writeup
 from harness.config import WRITEUP_SEED
 from harness.data import LABEL_NAMES
 from harness.evidence import Evidence
 from harness.summaries import hist_edges
 from harness.train import init_states
 
-ROOT = Path(__file__).resolve().parent.parent
 # Names the commit of a tree copied to another machine (scripts/gpu_full_tier.sh documents it).
 COMMIT_ENV_VAR = "DROPOUT_CLAIMS_COMMIT"
 LIBRARIES = ("jax", "jaxlib", "flax", "optax", "numpy", "scipy", "matplotlib", "jinja2", "pytest")
@@ -190,7 +189,7 @@ def _git_state() -> tuple[str, bool]:
         return f"{told} (from ${COMMIT_ENV_VAR})", False
 
     def git(*args: str) -> str:
-        return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, check=True).stdout.strip()
+        return subprocess.run(["git", *args], cwd=REPOSITORY, capture_output=True, text=True, check=True).stdout.strip()
 
     try:
         return git("rev-parse", "HEAD"), bool(git("status", "--porcelain"))

@@ -75,6 +75,7 @@ import numpy as np
 from matplotlib.figure import Figure
 from PIL import Image
 
+from harness import REPOSITORY
 from harness.atomic import write_all_atomically
 
 DPI = 100
@@ -82,7 +83,6 @@ TEMPLATE = "evidence.html.j2"
 # The version of reports/evidence.schema.json the JSON follows: bump both together when a core field is
 # renamed, removed or retyped (added fields need no bump: the schema accepts them).
 SCHEMA_VERSION = 1
-REPOSITORY = Path(__file__).resolve().parent.parent
 SCHEMA_PATH = REPOSITORY / "reports" / "evidence.schema.json"
 
 
