@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy import stats as scipy_stats
 
-from harness import stability
+from harness import REPOSITORY, stability
 from harness.stats import ALPHA, INCONCLUSIVE, REFUTED, SUPPORTED
 
 
@@ -116,9 +116,7 @@ def test_expectations_are_refused_when_stale(tmp_path):
 
 def test_the_committed_expectations_hold_their_promises():
     """The file in fixtures/ shows at least MIN_SETS seed sets, and what it pins meets the suite's red budget."""
-    from fixtures.claim_check import ROOT
-
-    content = json.loads((ROOT / stability.EXPECTATIONS_FILE).read_text())
+    content = json.loads((REPOSITORY / stability.EXPECTATIONS_FILE).read_text())
     assert len(content["sets"]) >= stability.MIN_SETS
     assert any(s["xla_flags"] for s in content["sets"]), "no seed set on another numeric path"
     assert len({seed for s in content["sets"] for seed in s["seeds"]}) == sum(len(s["seeds"]) for s in content["sets"])
