@@ -158,8 +158,9 @@ def scaling_conventions(run_set: RunSet, data: Dataset) -> dict[str, np.ndarray]
             # Var(sum_i m_i h_i / q) = (1-q)/q sum h_i^2 per mask, divided by K masks.
             noise.append(jnp.sqrt((1 - q) / q * (h**2).sum() / EXPECTATION_SAMPLES) / total)
             shifts.append(ratios.mean())
-        # An identity checked to 1e-4 needs float32 products: at the default precision an accelerator
-        # multiplies in TF32 (about 1e-3 relative; on an H200 it put 6e-4 between the two networks).
+        # An identity checked to 1e-4 needs float32 products: at the default precision a GPU multiplies
+        # in TF32, whose 10-bit mantissa rounds each product by up to 2^-11 (reports/reference/README.md
+        # shows C8 failing on an H200 for that reason alone).
         with jax.default_matmul_precision("highest"):
             inverted_logits, (relu0, *_) = model.apply(variables, x, train=False)
             standard_logits = _head(
@@ -212,11 +213,11 @@ def input_noise(run_set: RunSet, data: Dataset) -> dict[str, np.ndarray]:
 
         return jnp.stack([at_level(i, s) for i, s in enumerate(NOISE_LEVELS)], axis=-1)
 
-    variables, seeds = _runs(run_set)
-    per_seed = jax.tree_util.tree_map(  # (variants * seeds, ...) -> (seeds, variants, ...)
-        lambda a: jnp.swapaxes(a.reshape(len(run_set.variants), len(run_set.seeds), *a.shape[1:]), 0, 1), variables
-    )
-    noisy = _over_runs(accuracy, per_seed, seeds[: len(run_set.seeds)], data)  # (seeds, variants, levels)
+    per_seed = {  # leaves (variants, seeds, ...) -> (seeds, variants, ...): one program step per seed
+        name: jax.tree_util.tree_map(lambda a: jnp.swapaxes(jnp.asarray(a), 0, 1), getattr(run_set, name))
+        for name in ("params", "batch_stats")
+    }
+    noisy = _over_runs(accuracy, per_seed, jnp.asarray(run_set.seeds, jnp.uint32), data)  # (seeds, variants, levels)
     return {"noise_levels": np.asarray(NOISE_LEVELS), "noisy_accuracy": np.swapaxes(noisy, 0, 1)}
 
 

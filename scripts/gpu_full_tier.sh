@@ -19,7 +19,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
-usage() { sed -n '5,6p' "$0" >&2; exit 2; }
+usage() { sed -n '5p' "$0" >&2; exit 2; }
 cifar10="" out="" reduce=()
 while (($#)); do
     case "$1" in
