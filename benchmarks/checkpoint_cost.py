@@ -23,8 +23,9 @@ import jax.numpy as jnp
 from harness import cache
 from harness.config import SMOKE, WRITEUP, RunConfig
 from harness.data import default_cache_dir, load_cifar10, resolve_source
-from harness.runs import prepare
-from harness.train import Snapshot, init_states, programs, train_runs
+from harness.input_pipeline import prepare
+from harness.run_set import Snapshot
+from harness.train import init_states, programs, train_runs
 
 
 def main() -> None:

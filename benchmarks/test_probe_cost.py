@@ -26,7 +26,8 @@ from compile_clock import CompileClock
 
 from harness import probes
 from harness.config import WRITEUP, RunConfig, Tier
-from harness.train import Dataset, RunSet, init_states
+from harness.run_set import Dataset, RunSet
+from harness.train import init_states
 
 BACKEND = jax.default_backend()
 NUM_TEST, NUM_SEEDS = (10_000, 8) if BACKEND == "gpu" else (1_000, 2)

@@ -55,7 +55,8 @@ from compile_clock import CompileClock
 
 from harness.config import WRITEUP, WRITEUP_DROPOUT_RATES, RunConfig, Tier
 from harness.models import MLP
-from harness.train import Dataset, evaluate, init_states, train_runs
+from harness.run_set import Dataset
+from harness.train import evaluate, init_states, train_runs
 from harness.writeup_loop import MLPDropout, train_one_run
 
 

@@ -11,10 +11,11 @@ as stable across seed sets and numeric paths (fixtures/smoke_expectations.json).
 
 Why paired t-tests across seeds (and not Wilcoxon or a bootstrap): each
 per-seed number is an average over thousands of test images or units, so it
-is close to normal (central limit theorem) and the t-test is efficient; with
-the 8-10 seeds we can afford, Wilcoxon's smallest one-sided p (1/256 at n = 8)
-cannot survive Holm over a family of ~40 hypotheses, and the bootstrap's CI
-under-covers at such n (tests/test_stats.py measures it). Tied or constant
+is close to normal (central limit theorem) and the t-test is the efficient
+test; a rank test gains nothing there, and where ties make the data discrete
+the exact sign-flip test below is exact whatever the ties. A bootstrap CI
+under-covers at the 8-10 seeds we can afford (tests/test_stats.py measures it
+with scipy's BCa bootstrap), where the t interval keeps its level. Tied or constant
 differences (integer epochs, accuracies on a finite test set) are decided by
 the exact sign-flip test instead (harness/stats.py). "Similar" / "approaches"
 / "agree" are paired TOST equivalence tests with the margin stated and

@@ -53,7 +53,8 @@ def run_worker(args: argparse.Namespace) -> None:
     """One seed set in this process: train (or load), decide the family, write the verdicts as JSON."""
     from claims import family  # the claims are only needed by the worker that decides them
     from harness.evidence import gather
-    from harness.runs import get_runs, prepare
+    from harness.input_pipeline import prepare
+    from harness.runs import get_runs
 
     import jax
 

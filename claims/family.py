@@ -12,10 +12,10 @@ claims a session selected, and adding a sub-verdict never weakens a verdict.
 from __future__ import annotations
 
 import importlib
-from dataclasses import dataclass
 from types import ModuleType
 
 from harness import stats
+from harness.claim_check import Decided
 
 # In the writeup's order; the report lists the claims in this order too.
 CLAIM_MODULES: tuple[str, ...] = (
@@ -35,17 +35,6 @@ CLAIM_MODULES: tuple[str, ...] = (
 
 def claim_modules() -> list[ModuleType]:
     return [importlib.import_module(f"claims.{name}") for name in CLAIM_MODULES]
-
-
-@dataclass(frozen=True)
-class Decided:
-    """One claim's verdicts: `primary` decide it, `secondary` are shown beside it."""
-
-    primary: list[stats.Verdict]
-    secondary: list[stats.Verdict]
-
-    def all(self) -> list[stats.Verdict]:
-        return [*self.primary, *self.secondary]
 
 
 def decide(evidence) -> dict[str, Decided]:

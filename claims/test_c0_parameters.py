@@ -6,7 +6,8 @@ import numpy as np
 
 from harness import writeup
 from harness.config import WRITEUP_SEED
-from harness.data import Cifar10, normalise
+from harness.data import Cifar10
+from harness.input_pipeline import normalise
 from harness.models import MLP, count_params, init_variables
 from harness.train import init_states
 
@@ -59,10 +60,10 @@ def test_c0_same_parameters_and_initialisation(claim, cifar10):
     ev = claim.evidence
     seeds = ev.runs.seeds
     states = init_states(ev.config, seeds, num_train=8)
-    params = jax.tree_util.tree_map(lambda a: np.asarray(a).reshape(2, len(seeds), *a.shape[1:]), states.params)
+    params = jax.tree_util.tree_map(ev.runs.layout.split, states.params)
     counts = [count_params(jax.tree_util.tree_map(lambda a: a[v, 0], params)) for v in range(2)]
     identical = all(np.array_equal(a[0], a[1]) for a in jax.tree_util.tree_leaves(params))
-    keep = np.asarray(states.keep_probs).reshape(2, len(seeds), -1)
+    keep = ev.runs.layout.split(states.keep_probs)
     expected_keep = 1.0 - np.asarray(ev.config.protocol.dropout_rates, np.float32)
     keeps_right = bool(np.all(keep[0] == 1.0) and np.allclose(keep[1], expected_keep))
     ratio = counts[0] / writeup.TRAIN_SIZE

@@ -3,7 +3,7 @@
 import numpy as np
 
 from harness import figures, stats, writeup
-from fixtures.claim_check import per_seed
+from harness.claim_check import per_seed
 
 CLAIM = "C1"
 
@@ -62,7 +62,7 @@ def test_c1_dropout_beats_baseline_on_test(claim):
     last = ev.config.tier.epochs
     claim.reported = [
         row for row in writeup.accuracy_table(ev.runs.curves, ev.runs.variants, last, ev.tier)
-        if "test accuracy, epoch 200" in row["quantity"]
+        if "test accuracy, epoch 200" in row.quantity
     ]
     claim.figures["C1_final_test_accuracy"] = figures.paired_dots(
         np.stack([baseline, dropout]), ylabel="test accuracy", title=f"Final test accuracy (epoch {last})"

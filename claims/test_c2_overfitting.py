@@ -3,7 +3,7 @@
 import numpy as np
 
 from harness import figures, stats, writeup
-from fixtures.claim_check import per_seed
+from harness.claim_check import per_seed
 
 CLAIM = "C2"
 
@@ -59,7 +59,7 @@ def test_c2_baseline_overfits_more(claim):
     }
     claim.reported = [
         row for row in writeup.accuracy_table(ev.runs.curves, ev.runs.variants, ev.config.tier.epochs, ev.tier)
-        if "train accuracy, epoch 200" in row["quantity"]
+        if "train accuracy, epoch 200" in row.quantity
     ]
     claim.figures["C2_generalisation_gap"] = figures.paired_dots(
         gaps, ylabel="train - test accuracy", title="Generalisation gap at the last epoch"

@@ -3,7 +3,7 @@
 import numpy as np
 
 from harness import figures, stats, writeup
-from fixtures.claim_check import per_seed
+from harness.claim_check import per_seed
 
 CLAIM = "C3"
 

@@ -4,7 +4,7 @@ import numpy as np
 
 from harness import figures, stats
 from harness.probes import MC_SAMPLES
-from fixtures.claim_check import per_seed
+from harness.claim_check import per_seed
 
 CLAIM = "C7"
 

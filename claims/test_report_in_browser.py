@@ -1,8 +1,8 @@
 """The session's real evidence report, opened in a headless Chromium.
 
-This module sorts after every claim module, so when it runs every claim of the
-tier has been decided; it writes the report as it stands and checks it the way
-a reader would see it. (The report is written again at session end, with this
+Marked `after_claims`, so it runs after every claim (conftest.py): every claim
+of the tier has been decided by then; it writes the report as it stands and
+checks it the way a reader would see it. (The report is written again at session end, with this
 test's own outcome and the final wall time.)
 """
 
@@ -16,6 +16,7 @@ from harness.writeup import CLAIMS
 
 pytestmark = [
     pytest.mark.browser,
+    pytest.mark.after_claims,
     pytest.mark.skipif(find_chromium() is None, reason="no Chromium executable: `apt-get install chromium` (or set $CHROMIUM)"),
     pytest.mark.skipif(importlib.util.find_spec("playwright") is None,
                        reason="the `playwright` package is missing: `pip install -e .[test]`"),

@@ -2,18 +2,22 @@
 
 The flow, one module per step:
 
-    data.py             CIFAR-10 on disk -> verified uint8 arrays (+ subsets, normalisation)
+    data.py             CIFAR-10 on disk -> verified uint8 arrays (all the file I/O)
     config.py           protocols and tiers as plain data
+    input_pipeline.py   the tier's subset of the arrays, normalised, on device (pure transforms)
     models.py           the writeup's baseline and dropout MLPs
+    run_set.py          the types training takes and gives: data, state, run layout, run set
     train.py            one jitted program: every seed x variant (summaries.py: what each run reports)
     cache.py, runs.py   runs on disk keyed by everything that decides them; "the runs of this tier"
     probes.py           measurements on the trained networks (claims C7-C10)
     evidence.py         everything a tier's claims are decided from
     stats.py            paired tests, equivalence, trends, Holm, verdicts
     stability.py        how stable a smoke verdict is across seed sets (the pinned expectations)
+    claim_check.py      one claim's verdicts, report content and the tier's assertion (what claims/ fill)
     writeup.py          the writeup's quotes and numbers; prediction intervals for them
     figures.py          matplotlib figures from the summaries
-    evidence_report.py  what goes into the report; report.py renders it; browser.py checks it
+    evidence_report.py  what goes into the report (provenance.py: where it came from); report.py renders it;
+                        browser.py checks it
     compare.py          what changed between two evidence files (and since reports/reference/)
 
 writeup_loop.py transcribes the writeup's own training loop: the oracle the

@@ -29,7 +29,7 @@ from flax import traverse_util
 
 from harness.atomic import exclusive, temp_folder, write_atomically
 from harness.config import RunConfig
-from harness.train import RunSet, RunState, Snapshot
+from harness.run_set import RunSet, RunState, Snapshot
 
 MANIFEST = "__manifest__"
 # Checkpoints are written at chunk boundaries, but at most this often: the

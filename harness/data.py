@@ -70,9 +70,6 @@ PIXELS_PER_IMAGE = IMAGE_SIDE * IMAGE_SIDE * CHANNELS  # 3072
 
 _DOWNLOAD_TIMEOUT_S = 60
 _DOWNLOAD_CHUNK_BYTES = 1 << 20
-# Pixels converted to float64 at a time when computing a split's std: bounds the
-# temporary to 64 MB instead of a 1.2 GB float64 copy of the whole train split.
-_STD_CHUNK_PIXELS = 1 << 23
 
 _FIX_SOURCE = (
     f"Fix: point --cifar10=PATH or {ENV_VAR}=PATH at an intact copy of {ARCHIVE_NAME} "
@@ -511,77 +508,3 @@ def _cache_batches(cache_file: Path, batches: Mapping[str, _Batch]) -> None:
             f"Could not cache decoded CIFAR-10 at {cache_file} ({error}); every load will decode the source again. "
             + _FIX_CACHE
         )
-
-
-# --------------------------------------------------------------------------- subsets and normalisation
-
-
-def stratified_subset(labels: np.ndarray, per_class: int, seed: int) -> np.ndarray:
-    """Sorted int64 indices of ``per_class`` examples of each of the 10 classes.
-
-    The smoke tier trains on such a subset; the same (labels, per_class, seed) always
-    gives the same indices so cached runs and reruns see the same data.
-    """
-    if per_class < 1:
-        raise ValueError(f"per_class must be at least 1, got {per_class}")
-    labels = np.asarray(labels)
-    rng = np.random.default_rng(seed)
-    chosen = []
-    for cls in range(NUM_CLASSES):
-        members = np.flatnonzero(labels == cls)
-        if members.size < per_class:
-            raise DatasetError(
-                f"Class {cls} has {members.size} examples, fewer than the {per_class} per class asked for. "
-                "Fix: ask for fewer per class (the tier's subset size) or use the full data."
-            )
-        chosen.append(rng.choice(members, size=per_class, replace=False))
-    return np.sort(np.concatenate(chosen)).astype(np.int64)
-
-
-class _Scaling(NamedTuple):
-    """What the writeup divides a split by: (x - mean) / std, then / max of that."""
-
-    mean: np.float32
-    std: np.float32
-    max: np.float32
-
-
-def normalise(train: np.ndarray, test: np.ndarray, mode: str) -> tuple[np.ndarray, np.ndarray]:
-    """The writeup's preprocessing, as float32.
-
-    ``"own"`` (the writeup): each split is standardised with its own mean and std
-    over all pixels and divided by its own maximum, so the test set is scaled by
-    statistics of itself. ``"train"`` (the corrected protocol): the test split uses
-    the train split's mean, std and maximum.
-    """
-    if mode not in ("own", "train"):
-        raise ValueError(f"mode must be 'own' or 'train', got {mode!r}")
-    train_scaling = _scaling_of(train)
-    test_scaling = train_scaling if mode == "train" else _scaling_of(test)
-    return _apply_scaling(train, train_scaling), _apply_scaling(test, test_scaling)
-
-
-def _scaling_of(split: np.ndarray) -> _Scaling:
-    """Mean and std in float64 (float32 sums over 150 M pixels drift), used in float32 like the writeup."""
-    pixels = split.reshape(-1)
-    mean = pixels.mean(dtype=np.float64)
-    squared_deviations = 0.0
-    for start in range(0, pixels.size, _STD_CHUNK_PIXELS):
-        deviations = pixels[start : start + _STD_CHUNK_PIXELS].astype(np.float64) - mean
-        squared_deviations += float(deviations @ deviations)
-    std = np.sqrt(squared_deviations / pixels.size)
-    if std == 0:
-        raise ValueError("cannot normalise a split whose pixels are all equal (std 0)")
-    mean32, std32 = np.float32(mean), np.float32(std)
-    # The same float32 operations _apply_scaling performs on every pixel, so the
-    # brightest pixel of the split maps to exactly 1.0.
-    max32 = (np.float32(pixels.max()) - mean32) / std32
-    return _Scaling(mean32, std32, max32)
-
-
-def _apply_scaling(split: np.ndarray, scaling: _Scaling) -> np.ndarray:
-    out = split.astype(np.float32)  # a fresh copy: the in-place steps below never touch the input
-    out -= scaling.mean
-    out /= scaling.std
-    out /= scaling.max
-    return out

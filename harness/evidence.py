@@ -11,8 +11,9 @@ from harness import probes
 from harness.config import RunConfig
 from harness.data import Cifar10
 from harness.probes import Probes
-from harness.runs import TierData, get_runs, prepare
-from harness.train import RunSet
+from harness.input_pipeline import TierData, prepare
+from harness.runs import get_runs
+from harness.run_set import RunSet
 
 
 @dataclass(frozen=True)

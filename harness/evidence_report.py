@@ -1,17 +1,12 @@
 """Assemble the report's facts and figures from a tier's evidence and its claims' outcomes.
 
 `report.py` renders; this module decides what goes in: every claim (run or
-not), the writeup's figures reproduced from the summaries, and provenance.
+not), the writeup's figures reproduced from the summaries; provenance.py adds where they came from.
 """
 
 from __future__ import annotations
 
 import datetime
-import importlib.metadata
-import os
-import platform
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -19,16 +14,14 @@ import jax
 import numpy as np
 from matplotlib.figure import Figure
 
-from harness import HARNESS_VERSION, REPOSITORY, compare, figures, stats, writeup
+from harness import compare, figures, provenance, stats, writeup
+from harness.claim_check import ClaimCheck
 from harness.config import WRITEUP_SEED
 from harness.data import LABEL_NAMES
 from harness.evidence import Evidence
 from harness.summaries import hist_edges
 from harness.train import init_states
 
-# Names the commit of a tree copied to another machine (scripts/gpu_full_tier.sh documents it).
-COMMIT_ENV_VAR = "DROPOUT_CLAIMS_COMMIT"
-LIBRARIES = ("jax", "jaxlib", "flax", "optax", "numpy", "scipy", "matplotlib", "jinja2", "pytest")
 # Values drawn for the input histograms: enough for a smooth 20-bin histogram.
 HISTOGRAM_SAMPLE = 200_000
 
@@ -37,7 +30,7 @@ def assemble(
     *,
     tier: str,
     evidence: Evidence | None,
-    checks: dict,
+    checks: dict[str, ClaimCheck],
     collected: list[str],
     outcomes: dict[str, tuple[str, str]],
     interrupted: bool,
@@ -91,13 +84,13 @@ def assemble(
                    "correction": "Holm"},
         "claims": claims,
         "writeup_figures": list(writeup_figures),
-        "provenance": provenance(evidence, session_seconds) | ({"interrupted": interruption} if interruption else {}),
+        "provenance": provenance.of(evidence, session_seconds) | ({"interrupted": interruption} if interruption else {}),
     }
     facts["changes_since_reference"] = compare.reference_section(facts, reference_dir)
     return facts, figs
 
 
-def hypothesis_rows(check) -> list[dict[str, Any]]:
+def hypothesis_rows(check: ClaimCheck) -> list[dict[str, Any]]:
     """One row per hypothesis: the decided verdict, its family, which sign supports the claim, its smoke stability."""
     rows = []
     for group, verdicts in (("primary", check.decided.primary), ("secondary", check.decided.secondary)):
@@ -144,61 +137,3 @@ def reproduce_writeup_figures(ev: Evidence) -> dict[str, Figure]:
             runs.final["test_positive_hist"], np.asarray(hist_edges(cfg.hist_bins, cfg.hist_max))
         ),
     }
-
-
-
-def provenance(ev: Evidence | None, session_seconds: float) -> dict[str, Any]:
-    commit, dirty = _git_state()
-    facts: dict[str, Any] = {
-        "commit": commit,
-        "dirty": dirty,
-        "harness_version": HARNESS_VERSION,
-        "command": " ".join(sys.argv),
-        "python": platform.python_version(),
-        "versions": {name: _version(name) for name in LIBRARIES},
-        "devices": [str(d) for d in jax.devices()],
-        "wall_seconds": {"session": round(session_seconds, 1)},
-        # Filled in below when the tier's evidence was gathered (absent: the data or training failed).
-        "dataset_digest": None,
-        "cache_keys": {},
-    }
-    if ev is not None:
-        facts |= {
-            "dataset_digest": ev.data.source_digest,
-            "dataset_read_from": ev.data.read_from,
-            "train_examples": int(len(ev.data.train_indices)),
-            "test_examples": int(len(ev.data.test_indices)),
-            "cache_keys": {"runs": ev.cache_key},
-            "cache": ev.runs.meta.get("cache", ""),
-            "trained_on": ev.runs.meta.get("devices", []),
-            "peak_device_memory_bytes": ev.runs.meta.get("peak_device_memory_bytes"),
-        }
-        facts["wall_seconds"] |= {
-            "compile (when trained)": round(ev.runs.compile_seconds, 1),
-            "training (when trained)": round(ev.runs.train_seconds, 1),
-            "probes": round(ev.probe_seconds, 1),
-        }
-    return facts
-
-
-def _git_state() -> tuple[str, bool]:
-    """(commit, dirty). A caller that copied the tree elsewhere names the commit it sent in
-    $DROPOUT_CLAIMS_COMMIT, which wins: the copy's .git may be absent or stale (the GPU machine's was)."""
-    told = os.environ.get(COMMIT_ENV_VAR)
-    if told:
-        return f"{told} (from ${COMMIT_ENV_VAR})", False
-
-    def git(*args: str) -> str:
-        return subprocess.run(["git", *args], cwd=REPOSITORY, capture_output=True, text=True, check=True).stdout.strip()
-
-    try:
-        return git("rev-parse", "HEAD"), bool(git("status", "--porcelain"))
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown (not a git checkout)", False
-
-
-def _version(name: str) -> str:
-    try:
-        return importlib.metadata.version(name)
-    except importlib.metadata.PackageNotFoundError:
-        return "not installed"

@@ -21,11 +21,10 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
-from scipy import stats
 
 from harness.config import VARIANTS
+from harness.stats import mean_band
 
-CONFIDENCE = 0.95
 VARIANT_LABELS = ("Baseline", "Dropout (candidate)")
 # matplotlib's first two default colours: the writeup's own figures draw the
 # baseline blue and the candidate orange, so readers can compare side by side.
@@ -34,22 +33,6 @@ SPLITS = ("train", "test")
 
 
 # --------------------------------------------------------------------------- shared helpers
-
-
-def mean_band(values: np.ndarray) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
-    """Mean over axis 0 (seeds) and the 95% t-interval of that mean.
-
-    Returns (mean, low, high); low and high are None with a single seed, where
-    the interval does not exist. NaN (a missing epoch) propagates, so the
-    plotted line has a gap instead of a made-up value.
-    """
-    values = np.asarray(values, dtype=float)
-    mean = values.mean(axis=0)
-    n = values.shape[0]
-    if n < 2:
-        return mean, None, None
-    half_width = stats.t.ppf(0.5 + CONFIDENCE / 2, n - 1) * stats.sem(values, axis=0)
-    return mean, mean - half_width, mean + half_width
 
 
 def _plot_seeds(ax: Axes, x: np.ndarray, values: np.ndarray, color: str, linestyle: str = "-", per_seed: bool = True) -> None:

@@ -19,9 +19,8 @@ import jax
 import jax.numpy as jnp
 from flax import linen as nn
 
-from harness.config import HIDDEN_WIDTHS, NUM_CLASSES
-
-INPUT_DIM = 32 * 32 * 3
+from harness.config import HIDDEN_WIDTHS, RunConfig
+from harness.data import NUM_CLASSES, PIXELS_PER_IMAGE
 
 
 def dropout(x: jax.Array, keep_prob: jax.Array, key: jax.Array) -> jax.Array:
@@ -71,13 +70,18 @@ class MLP(nn.Module):
         return logits, tuple(relu_outputs)
 
 
+def model_of(config: RunConfig) -> MLP:
+    """The network of a configuration; its dropout rates are inputs, so one model serves both variants."""
+    return MLP(widths=config.widths)
+
+
 def init_variables(model: MLP, seed: int | jax.Array) -> dict:
     """Both variants are initialised from the same key, so their weights are identical.
 
     The writeup initialises with a dummy batch of ones of shape (32, 3072).
     """
     key = jax.random.PRNGKey(seed) if isinstance(seed, int) else seed
-    return model.init(key, jnp.ones((32, INPUT_DIM), jnp.float32), train=True)
+    return model.init(key, jnp.ones((32, PIXELS_PER_IMAGE), jnp.float32), train=True)
 
 
 def count_params(params) -> int:

@@ -14,8 +14,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from harness.models import MLP, dropout, keep_probabilities
-from harness.train import Dataset, RunSet
+from harness.models import MLP, dropout, keep_probabilities, model_of
+from harness.run_set import Dataset, RunLayout, RunSet
 
 # C7: how many sampled sub-networks are averaged.
 MC_SAMPLES: tuple[int, ...] = (1, 2, 4, 8, 16, 32, 64)
@@ -76,7 +76,7 @@ def _head(variables: dict, relu0: jax.Array, masks_fn, widths) -> jax.Array:
 def monte_carlo_dropout(run_set: RunSet, data: Dataset) -> dict[str, np.ndarray]:
     """C7: average the softmax of k sub-networks (fresh masks per example and layer)."""
     config = run_set.config
-    model = MLP(widths=config.widths)
+    model = model_of(config)
     keep = keep_probabilities(config.protocol.dropout_rates)
     k_max = max(MC_SAMPLES)
 
@@ -133,7 +133,7 @@ def scaling_conventions(run_set: RunSet, data: Dataset) -> dict[str, np.ndarray]
     batch normalization by variance shift") trace dropout + BatchNorm problems to.
     """
     config = run_set.config
-    model = MLP(widths=config.widths)
+    model = model_of(config)
     keep = keep_probabilities(config.protocol.dropout_rates)
     widths = config.widths
 
@@ -199,7 +199,7 @@ def input_noise(run_set: RunSet, data: Dataset) -> dict[str, np.ndarray]:
     The same noise (keyed by seed and level) is used for both variants of a seed: it is drawn once per
     seed and level and fed to both networks (drawing it is most of this probe's cost on a CPU).
     """
-    model = MLP(widths=run_set.config.widths)
+    model = model_of(run_set.config)
 
     def accuracy(variables: dict, seed: jax.Array, x: jax.Array, y: jax.Array) -> jax.Array:
         """(variants, levels) for one seed; `variables` has leaves shaped (variants, ...)."""
@@ -229,7 +229,7 @@ def coadaptation(run_set: RunSet, data: Dataset) -> dict[str, np.ndarray]:
     the same cross-covariance as a measure of redundant, co-adapted units).
     Units that never fire have no correlation and are excluded (and counted).
     """
-    model = MLP(widths=run_set.config.widths)
+    model = model_of(run_set.config)
 
     def one_run(variables: dict, _seed: jax.Array, x: jax.Array, _y: jax.Array) -> tuple[jax.Array, jax.Array]:
         values, dead = [], []
@@ -262,7 +262,7 @@ def unit_ablation(run_set: RunSet, data: Dataset) -> dict[str, np.ndarray]:
     generalization").
     """
     widths = run_set.config.widths
-    model = MLP(widths=widths)
+    model = model_of(run_set.config)
 
     def one_run(variables: dict, seed: jax.Array, x: jax.Array, y: jax.Array) -> jax.Array:
         relus = _hidden(model, variables, x)
@@ -290,11 +290,11 @@ def _runs(run_set: RunSet, variant: str | None = None) -> tuple[dict, jax.Array]
     variant's, variant-major (`_by_variant` undoes that): both variants of a seed get the same seed, so
     probes keyed by the seed give them the same noise, masks and ablations."""
     picked = slice(None) if variant is None else slice(v := run_set.variants.index(variant), v + 1)
-    flat = lambda a: jnp.asarray(a[picked]).reshape(-1, *a.shape[2:])  # noqa: E731
+    layout = RunLayout(run_set.variants[picked], run_set.seeds)
+    flat = lambda a: layout.join(jnp.asarray(a[picked]))  # noqa: E731
     variables = {"params": jax.tree_util.tree_map(flat, run_set.params),
                  "batch_stats": jax.tree_util.tree_map(flat, run_set.batch_stats)}
-    variants = len(run_set.variants) if variant is None else 1
-    return variables, jnp.asarray(run_set.seeds * variants, jnp.uint32)
+    return variables, jnp.asarray(layout.run_seeds(), jnp.uint32)
 
 
 def _over_runs(one_run, variables: dict, seeds: jax.Array, data: Dataset):
@@ -311,7 +311,7 @@ def _over_runs(one_run, variables: dict, seeds: jax.Array, data: Dataset):
 
 def _by_variant(run_set: RunSet, values: np.ndarray) -> np.ndarray:
     """(runs, ...) of every variant, variant-major, as (variants, seeds, ...)."""
-    return values.reshape(len(run_set.variants), len(run_set.seeds), *values.shape[1:])
+    return run_set.layout.split(values)
 
 
 def measure(run_set: RunSet, data: Dataset) -> Probes:

@@ -8,7 +8,7 @@ loads nothing from the network (no CDN CSS, JS or fonts), so it opens offline.
 Both files carry the same facts; the JSON names figures without embedding them.
 Both are written atomically, so a reader never sees a half-written report.
 
-The evidence dict (the schema `write_report` expects; NaN anywhere becomes
+The report's content (the schema `write_report` expects; NaN anywhere becomes
 null in the JSON and "—" in the page):
 
     {
@@ -33,10 +33,7 @@ null in the JSON and "—" in the page):
               "supports_if": str,                   # which sign of the effect supports the claim
               "pinned": str | None, "stability": str,  # smoke calibration (fixtures/smoke_expectations.json)
           }],
-          "reported_vs_reproduced": [{
-              "quantity": str, "writeup": float, "mean": float | None, "sd": float | None,
-              "pi_low": float | None, "pi_high": float | None, "inside": bool | None, "note": str,
-          }],
+          "reported_vs_reproduced": [writeup.ReportedNumber],  # its fields, as a dict in the JSON
           "figures": [str],                         # names of entries in the figures dict
           "details": dict,                          # free-form: scalars, dicts, lists of dicts
       }],
@@ -225,11 +222,11 @@ def _reference_view(facts: Mapping[str, Any], html_path: Path) -> dict[str, Any]
     }
 
 
-def write_report(evidence: Mapping[str, Any], figures: Mapping[str, Figure], html_path: Path, json_path: Path) -> None:
-    """Write `json_path` and the self-contained `html_path` from `evidence`
-    (schema in this module's docstring), embedding `figures` by name; the
+def write_report(content: Mapping[str, Any], figures: Mapping[str, Figure], html_path: Path, json_path: Path) -> None:
+    """Write `json_path` and the self-contained `html_path` from the report's `content` (what
+    evidence_report.assemble returns; schema in this module's docstring), embedding `figures` by name; the
     figures are left as they were. Folders are created as needed."""
-    facts = {"schema_version": SCHEMA_VERSION} | json_safe(evidence)
+    facts = {"schema_version": SCHEMA_VERSION} | json_safe(content)
     # Render everything before writing anything, so a failure leaves the old pair intact.
     json_text = json.dumps(facts, indent=2, allow_nan=False, ensure_ascii=False)
     referenced = {name for claim in facts["claims"] for name in claim.get("figures", [])} | set(facts["writeup_figures"])

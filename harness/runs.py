@@ -16,59 +16,18 @@ import signal
 import sys
 import threading
 import warnings
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from harness import HARNESS_VERSION, cache
 from harness.config import VARIANTS, RunConfig
-from harness.data import Cifar10, normalise, stratified_subset
-from harness.train import Dataset, RunSet, TrainingDiverged, train_runs
-
-
-@dataclass(frozen=True)
-class TierData:
-    """The tier's view of CIFAR-10: which examples, normalised per the protocol."""
-
-    dataset: Dataset
-    train_indices: np.ndarray
-    test_indices: np.ndarray
-    source_digest: str
-    raw_train_images: np.ndarray  # uint8, HWC, for the writeup's figures
-    raw_train_labels: np.ndarray
-    read_from: str = ""  # which file the data was read from (provenance)
-
-
-def prepare(cifar: Cifar10, config: RunConfig) -> TierData:
-    tier = config.tier
-    train_idx = (
-        np.arange(len(cifar.train_labels))
-        if tier.train_per_class is None
-        else stratified_subset(cifar.train_labels, tier.train_per_class, tier.subset_seed)
-    )
-    test_idx = (
-        np.arange(len(cifar.test_labels))
-        if tier.test_per_class is None
-        else stratified_subset(cifar.test_labels, tier.test_per_class, tier.subset_seed)
-    )
-    train_x, test_x = normalise(
-        cifar.train_images[train_idx], cifar.test_images[test_idx], config.protocol.test_normalisation
-    )
-    dataset = Dataset(
-        train_x=jnp.asarray(train_x),
-        train_y=jnp.asarray(cifar.train_labels[train_idx], jnp.int32),
-        test_x=jnp.asarray(test_x),
-        test_y=jnp.asarray(cifar.test_labels[test_idx], jnp.int32),
-    )
-    return TierData(
-        dataset, train_idx, test_idx, cifar.digest, cifar.train_images[train_idx], cifar.train_labels[train_idx],
-        cifar.read_from,
-    )
+from harness.input_pipeline import TierData
+from harness.run_set import RunSet
+from harness.train import TrainingDiverged, train_runs
 
 
 def run_sharding(num_runs: int) -> NamedSharding | None:

@@ -17,9 +17,8 @@ Design rules:
 * The seed is the unit of replication: tests compare two variants *paired by
   seed* (`a[i]` and `b[i]` come from the same seed), so they operate on the
   paired differences `d = a - b`.
-* The tests themselves come from `scipy.stats` (t, Wilcoxon, binomial,
-  bootstrap, Kendall, linear regression, the noncentral t for power); this
-  module only wires them up. The exception is Holm's step-down adjustment,
+* The tests themselves come from `scipy.stats` (t, binomial, Kendall, linear
+  regression, the noncentral t for power); this module only wires them up. The exception is Holm's step-down adjustment,
   which scipy does not provide (`scipy.stats.false_discovery_control` is
   Benjamini-Hochberg / -Yekutieli, which controls the FDR, not the FWER).
 * Inputs with NaN or inf raise `ValueError`: a missing number must never be
@@ -42,12 +41,11 @@ Design rules:
 from __future__ import annotations
 
 import math
-import warnings
 from dataclasses import asdict, dataclass
 from typing import Any, Sequence
 
 import numpy as np
-from scipy import integrate, stats
+from scipy import integrate, special, stats
 
 ALPHA = 0.05
 CONFIDENCE = 0.95  # level of every reported (two-sided) CI
@@ -57,9 +55,6 @@ SEEDS_CAP = 1000  # `seeds_needed` searches n up to this; beyond it -> None
 SUPPORTED, REFUTED, INCONCLUSIVE = "SUPPORTED", "REFUTED", "INCONCLUSIVE"
 
 MIN_SEEDS_T = 3  # t-tests and TOST: n-1 >= 2 degrees of freedom
-# Wilcoxon signed-rank: the smallest attainable one-sided exact p is 1/2**n,
-# so with n <= 4 (1/16 = 0.0625) it can never fall below 0.05; n = 5 gives 1/32.
-MIN_SEEDS_WILCOXON = 5
 
 # Sign-flip permutation test (discrete data): exact over all 2^n sign flips up to
 # this n (2^20 ~ 1e6 means, evaluated in blocks), a fixed-seed Monte Carlo beyond.
@@ -96,7 +91,7 @@ class Result:
       None where no t-type power model applies (McNemar).
     * `margin` -- the equivalence margin (TOST only).
     * `min_n` -- the smallest n at which this test can decide anything
-      (3 for t / TOST, 5 for Wilcoxon); floors `seeds_needed`.
+      (3 for t / TOST); floors `seeds_needed`.
     * `note` -- how degenerate data was decided, which CI method was used, etc.
     * `min_effect` -- the pre-registered smallest effect of interest (positive,
       in the claimed direction's units), or None. When set, `p_opposite` is the
@@ -159,10 +154,9 @@ class Verdict:
       which TOST at level alpha/m has 80% power (see `power_tost`) ->
       "support"; outside it: the one-sided t-test of "beyond the margin" with
       d_z = (|difference| - margin) / sd -> "refute".
-    * For Wilcoxon and sign-flip (discrete) results the t-based number is an
-      approximation (the signed-rank test's efficiency relative to the t-test
-      is 3/pi ~ 0.955 for normal data); for sign-flip results n is floored
-      where 2^-n < alpha/m, below which no sign pattern can reach significance.
+    * For sign-flip (discrete) results the t-based number is an approximation,
+      and n is floored where 2^-n < alpha/m, below which no sign pattern can
+      reach significance.
 
     None means: not INCONCLUSIVE, no power model, or no finite n up to
     `SEEDS_CAP` reaches 80% (an effect ~0 with no `min_effect`, or a
@@ -183,7 +177,7 @@ class Verdict:
     refuted_because: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        """Flat, JSON-safe dict: the Result's fields plus the Verdict's (NaN/inf -> None)."""
+        """Flat dict: the Result's fields plus the Verdict's (`report.json_safe` makes it JSON)."""
         out: dict[str, Any] = asdict(self.result)
         out.update(
             p_adjusted=self.p_adjusted,
@@ -193,16 +187,7 @@ class Verdict:
             settles=self.settles,
             refuted_because=self.refuted_because,
         )
-        return {k: _json_safe(v) for k, v in out.items()}
-
-
-def _json_safe(v: Any) -> Any:
-    if isinstance(v, (float, np.floating)):
-        v = float(v)
-        return v if math.isfinite(v) else None
-    if isinstance(v, np.integer):
-        return int(v)
-    return v
+        return out
 
 
 # --------------------------------------------------------------------------- validation
@@ -211,10 +196,8 @@ def _json_safe(v: Any) -> Any:
 def require_n(n: int, minimum: int, what: str) -> None:
     """Raise ValueError unless `n >= minimum` (n = number of paired seeds).
 
-    Minimums used here: 3 for t-tests and TOST (a t-test needs n-1 >= 2 degrees
-    of freedom to say anything useful), 5 for the Wilcoxon signed-rank test
-    (its smallest one-sided exact p is 1/2**n: 1/16 = 0.0625 at n = 4, so below
-    5 seeds it can never reach 0.05).
+    Minimum used here: 3 for t-tests and TOST (a t-test needs n-1 >= 2 degrees
+    of freedom to say anything useful).
     """
     if n < minimum:
         raise ValueError(
@@ -448,120 +431,6 @@ def paired_t(
         _paired(a, b), hypothesis=hypothesis, statement=statement,
         alternative=alternative, popmean=0.0, min_effect=min_effect, unit=unit,
         test="paired differences", between_variants=between_variants,
-    )
-
-
-# --------------------------------------------------------------------------- bootstrap, Wilcoxon
-
-
-def _bootstrap_mean_ci(
-    d: np.ndarray, confidence: float, seed: int, n_resamples: int
-) -> tuple[float, float, str]:
-    if _is_constant(d):
-        m = float(np.mean(d))
-        return m, m, "constant data: CI = [mean, mean]"
-    for method in ("BCa", "percentile"):
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", stats.DegenerateDataWarning)
-            warnings.simplefilter("ignore", RuntimeWarning)
-            res = stats.bootstrap(
-                (d,), np.mean, confidence_level=confidence, n_resamples=n_resamples,
-                method=method, vectorized=True, rng=np.random.default_rng(seed),
-            )
-        lo, hi = float(res.confidence_interval.low), float(res.confidence_interval.high)
-        if math.isfinite(lo) and math.isfinite(hi):
-            return lo, hi, f"{method} bootstrap of the mean, {n_resamples} resamples, seed {seed}"
-    m = float(np.mean(d))  # unreachable in practice: percentile only fails on constant data
-    return m, m, "bootstrap failed: CI = [mean, mean]"
-
-
-def bootstrap_mean_ci(
-    d: Any, confidence: float = CONFIDENCE, seed: int = 0, n_resamples: int = 9999
-) -> tuple[float, float]:
-    """Two-sided bootstrap CI of the mean of `d` (one-sample: resample the units, i.e. the seeds' paired differences).
-
-    `scipy.stats.bootstrap` with the BCa method (bias-corrected and accelerated)
-    and a fixed `numpy.random.default_rng(seed)`, so the CI is reproducible.
-    If BCa is degenerate (its jackknife acceleration is 0/0, e.g. too few
-    distinct values) it falls back to the percentile method; constant data
-    gives [mean, mean].
-
-    Caveat (measured in tests/test_stats.py): with a handful of seeds every
-    bootstrap CI under-covers, because the resampling distribution of the mean
-    has variance s^2 (n-1)/n^2 and normal-like rather than t(n-1) tails; prefer
-    the t CI as the headline interval at small n.
-    """
-    x = _vector(d, "d")
-    require_n(int(x.shape[0]), 2, "bootstrap CI")
-    lo, hi, _ = _bootstrap_mean_ci(x, confidence, seed, n_resamples)
-    return lo, hi
-
-
-def _wilcoxon_method(d: np.ndarray) -> str:
-    """Mirror of scipy.stats.wilcoxon's method='auto' choice, for the record."""
-    n = d.shape[0]
-    nz = d[d != 0]
-    has_ties = np.unique(np.abs(nz)).shape[0] < nz.shape[0]
-    if n > 50:
-        return "normal approximation with continuity correction"
-    if not (has_ties or nz.shape[0] < n):
-        return "exact null distribution"
-    if n <= 13:
-        return "exact permutation over all 2^n sign flips (ties/zeros present)"
-    return "normal approximation with continuity correction (ties/zeros, n > 13)"
-
-
-def wilcoxon_signed_rank(
-    a: Any,
-    b: Any,
-    *,
-    hypothesis: str,
-    statement: str,
-    alternative: str = "greater",
-    unit: str = "",
-    seed: int = 0,
-    n_resamples: int = 9999,
-) -> Result:
-    """Wilcoxon signed-rank test on the paired differences d = a - b.
-
-    H0: the distribution of d is symmetric about 0. H1 (the claim): it is
-    shifted to the right ("greater": a > b) or left ("less").
-    Statistic: W+ = sum of the ranks of |d_i| over the positive d_i (zeros
-    dropped, Wilcoxon's convention), via `scipy.stats.wilcoxon(method="auto")`:
-    the exact null distribution when there are no ties or zeros (n <= 50), an
-    exact permutation over all 2^n sign flips when there are ties/zeros and
-    n <= 13, else the normal approximation. The method used is in `test`.
-    p_opposite is the same test with the opposite alternative.
-
-    effect = mean(d), with a 95% BCa bootstrap CI of the mean (percentile
-    fallback; see `bootstrap_mean_ci`); the CI method is in `note`. The
-    effect is the mean, not the Hodges-Lehmann median, so that it is on the
-    same footing as the t-based results in the report.
-
-    Needs n >= 5: below that the one-sided exact p (>= 1/2**n) can never be < 0.05.
-    All d == 0 -> p = p_opposite = 1 (no signed ranks at all).
-    """
-    _check_alternative(alternative)
-    d = _paired(a, b)
-    n = int(d.shape[0])
-    require_n(n, MIN_SEEDS_WILCOXON, f"{hypothesis}: Wilcoxon signed-rank test")
-    method = _wilcoxon_method(d)
-    test = f"Wilcoxon signed-rank (one-sided, {method})"
-    lo, hi, ci_how = _bootstrap_mean_ci(d, CONFIDENCE, seed, n_resamples)
-    sd = float(np.std(d, ddof=1))
-    if np.all(d == 0):
-        return Result(
-            hypothesis, statement, test, n, 0.0, 0.0, 0.0, 1.0, 1.0, unit,
-            alternative=alternative, sd=sd, min_n=MIN_SEEDS_WILCOXON,
-            note=f"all {n} paired differences are zero: p = p_opposite = 1; CI: {ci_how}",
-        )
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # scipy's unused z on tied data
-        p = float(stats.wilcoxon(d, alternative=alternative).pvalue)
-        p_opp = float(stats.wilcoxon(d, alternative=_opposite(alternative)).pvalue)
-    return Result(
-        hypothesis, statement, test, n, float(np.mean(d)), lo, hi, p, p_opp, unit,
-        alternative=alternative, sd=sd, min_n=MIN_SEEDS_WILCOXON, note=f"CI: {ci_how}",
     )
 
 
@@ -808,10 +677,12 @@ def power_tost(delta_z: float, margin_z: float, n: int, alpha: float = ALPHA) ->
         return 0.0
 
     def integrand(u: float) -> float:
-        s = math.sqrt(float(stats.chi2.ppf(u, df)) / df)
+        # The ufuncs behind stats.chi2.ppf and stats.norm.cdf, called directly: the same numbers, without
+        # the distribution objects' per-call argument checks (quad calls this thousands of times).
+        s = math.sqrt(2.0 * float(special.gammaincinv(df / 2, u)) / df)
         hi = rn * (margin_z - delta_z) - c * s
         lo = -rn * (margin_z + delta_z) + c * s
-        return max(float(stats.norm.cdf(hi) - stats.norm.cdf(lo)), 0.0)
+        return max(float(special.ndtr(hi) - special.ndtr(lo)), 0.0)
 
     val, _ = integrate.quad(integrand, 0.0, u_max, limit=200)
     return min(max(val, 0.0), 1.0)
@@ -959,6 +830,23 @@ def overall(verdicts: Sequence[Verdict]) -> str:
 
 
 # --------------------------------------------------------------------------- reference numbers
+
+
+def mean_band(values: Any) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+    """Mean over axis 0 (seeds) of every column (e.g. epoch), and the two-sided CONFIDENCE t-interval of it.
+
+    mean +- t_{n-1, (1+CONFIDENCE)/2} * sd / sqrt(n): `one_sample_t`'s interval, for a whole curve at once.
+    Returns (mean, low, high); low and high are None with a single seed, where
+    the interval does not exist. NaN (a missing epoch) propagates, so a plotted
+    line has a gap instead of a made-up value.
+    """
+    values = np.asarray(values, dtype=float)
+    mean = values.mean(axis=0)
+    n = values.shape[0]
+    if n < 2:
+        return mean, None, None
+    half_width = stats.t.ppf(0.5 + CONFIDENCE / 2, n - 1) * stats.sem(values, axis=0)
+    return mean, mean - half_width, mean + half_width
 
 
 def prediction_interval(values: Any, confidence: float = CONFIDENCE) -> tuple[float, float]:

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import functools
 import time
-from dataclasses import dataclass, field
 from typing import Callable, Iterable, NamedTuple, Protocol
 
 import jax
@@ -29,79 +28,9 @@ import numpy as np
 import optax
 
 from harness.config import VARIANTS, RunConfig
-from harness.models import MLP, init_variables, keep_probabilities
+from harness.models import MLP, init_variables, keep_probabilities, model_of
+from harness.run_set import Dataset, RunLayout, RunSet, RunState, Snapshot
 from harness import summaries
-
-
-class Dataset(NamedTuple):
-    """Normalised float32 inputs and int32 labels, already on device."""
-
-    train_x: jax.Array
-    train_y: jax.Array
-    test_x: jax.Array
-    test_y: jax.Array
-
-
-class RunState(NamedTuple):
-    """Everything one run carries from epoch to epoch (leading axis: runs)."""
-
-    params: dict
-    batch_stats: dict
-    opt_state: optax.OptState
-    order: jax.Array  # the notebook permutes its already-permuted arrays: keep the composition
-    key: jax.Array  # the notebook's `rng`, split once per epoch
-    keep_probs: jax.Array  # (layers,), all ones for the baseline
-    dropout_key: jax.Array  # the corrected protocol's own stream of dropout keys
-
-
-@dataclass
-class RunSet:
-    """The summaries of every run of a tier, as host numpy arrays.
-
-    curves[name] has shape (variants, seeds, epochs + 1, ...): epoch 0 is the
-    untrained network. final[name] has shape (variants, seeds, ...).
-    params / batch_stats are the trained networks, leaves shaped (variants, seeds, ...).
-    """
-
-    config: RunConfig
-    seeds: tuple[int, ...]
-    curves: dict[str, np.ndarray]
-    final: dict[str, np.ndarray]
-    params: dict
-    batch_stats: dict
-    train_seconds: float = 0.0
-    compile_seconds: float = 0.0
-    variants: tuple[str, ...] = VARIANTS
-    meta: dict = field(default_factory=dict)
-
-    @property
-    def epochs(self) -> np.ndarray:
-        return np.arange(self.config.tier.epochs + 1)
-
-    def curve(self, name: str, variant: str) -> np.ndarray:
-        """(seeds, epochs + 1, ...) for one variant."""
-        return self.curves[name][self.variants.index(variant)]
-
-    def last(self, name: str, variant: str) -> np.ndarray:
-        """A final summary, (seeds, ...) for one variant."""
-        return self.final[name][self.variants.index(variant)]
-
-    def network(self, variant: str, seed_index: int) -> dict:
-        """The trained variables of one run, ready for `MLP.apply`."""
-        v = self.variants.index(variant)
-        pick = lambda leaf: leaf[v, seed_index]  # noqa: E731
-        return {
-            "params": jax.tree_util.tree_map(pick, self.params),
-            "batch_stats": jax.tree_util.tree_map(pick, self.batch_stats),
-        }
-
-
-class Snapshot(NamedTuple):
-    """Training stopped after `epoch` epochs: all that resuming it needs, as host arrays."""
-
-    epoch: int
-    state: RunState
-    history: dict[str, np.ndarray]  # per-epoch summaries of epochs 0..epoch, shaped (epoch + 1, runs, ...)
 
 
 class Checkpointer(Protocol):
@@ -128,18 +57,25 @@ class TrainingInterrupted(KeyboardInterrupt):
         self.epoch, self.epochs = epoch, epochs
 
 
-def run_keep_probs(config: RunConfig, num_seeds: int) -> jax.Array:
-    """(runs, layers): ones for the baseline runs, 1 - p for the dropout runs."""
+def optimizer_of(config: RunConfig) -> optax.GradientTransformation:
+    """The writeup's optimiser: Adam at the protocol's learning rate, optax's defaults otherwise."""
+    return optax.adam(config.protocol.learning_rate)
+
+
+def run_keep_probs(config: RunConfig, num_seeds: int, variants: tuple[str, ...] = VARIANTS) -> jax.Array:
+    """(runs, layers), variant-major: ones for the baseline runs, 1 - p for the dropout runs."""
     dropout = keep_probabilities(config.protocol.dropout_rates)
-    baseline = jnp.ones_like(dropout)
-    return jnp.concatenate([jnp.tile(baseline, (num_seeds, 1)), jnp.tile(dropout, (num_seeds, 1))])
+    keep = {"baseline": jnp.ones_like(dropout), "dropout": dropout}
+    return jnp.concatenate([jnp.tile(keep[variant], (num_seeds, 1)) for variant in variants])
 
 
-def init_states(config: RunConfig, seeds: Iterable[int], num_train: int) -> RunState:
-    """Initial state of every run; seed s gives both variants the same weights and data order."""
-    seeds = tuple(seeds)
-    run_seeds = jnp.asarray(seeds * len(VARIANTS), dtype=jnp.uint32)
-    return _init_program(config, num_train)(run_seeds, run_keep_probs(config, len(seeds)))
+def init_states(config: RunConfig, seeds: Iterable[int], num_train: int,
+                variants: tuple[str, ...] = VARIANTS) -> RunState:
+    """Initial state of every run (run r = variant v x seeds + seed s); seed s gives every variant the same
+    weights and data order."""
+    layout = RunLayout(variants, tuple(seeds))
+    run_seeds = jnp.asarray(layout.run_seeds(), dtype=jnp.uint32)
+    return _init_program(config, num_train)(run_seeds, run_keep_probs(config, len(layout.seeds), variants))
 
 
 def state_bytes(config: RunConfig) -> int:
@@ -153,8 +89,8 @@ def state_bytes(config: RunConfig) -> int:
 
 @functools.lru_cache(maxsize=8)
 def _init_program(config: RunConfig, num_train: int) -> Callable[[jax.Array, jax.Array], RunState]:
-    model = MLP(widths=config.widths)
-    tx = optax.adam(config.protocol.learning_rate)
+    model = model_of(config)
+    tx = optimizer_of(config)
 
     def one(seed: jax.Array, keep_probs: jax.Array) -> RunState:
         key = jax.random.PRNGKey(seed)
@@ -179,8 +115,8 @@ def make_epoch_fn(config: RunConfig, num_train: int) -> Callable[[RunState, jax.
     program serves every call with the same shapes (and is not bloated by a
     600 MB constant at the full tier).
     """
-    model = MLP(widths=config.widths)
-    tx = optax.adam(config.protocol.learning_rate)
+    model = model_of(config)
+    tx = optimizer_of(config)
     batch = config.protocol.batch_size
     num_full, remainder = divmod(num_train, batch)
     num_layers = len(config.widths)
@@ -292,7 +228,7 @@ class Programs(NamedTuple):
 @functools.lru_cache(maxsize=8)
 def programs(config: RunConfig, num_train: int) -> Programs:
     """Built once per (configuration, train size): claims and tiers that share them never recompile."""
-    model = MLP(widths=config.widths)
+    model = model_of(config)
     epoch_fn = jax.vmap(make_epoch_fn(config, num_train), in_axes=(0, 0, None))
     length = chunk_length(config.tier.epochs, max_chunk_epochs())
 
@@ -332,6 +268,7 @@ def train_runs(
     sharding: jax.sharding.Sharding | None = None,
     checkpoints: Checkpointer | None = None,
     stop_requested: Callable[[], bool] = lambda: False,
+    variants: tuple[str, ...] = VARIANTS,
 ) -> RunSet:
     """Train both variants for every seed; return the summaries and the trained networks.
 
@@ -342,12 +279,14 @@ def train_runs(
     run on the same values). When `stop_requested()` turns true, training
     saves a snapshot and raises `TrainingInterrupted` at the next chunk
     boundary. A run whose loss or weights stop being finite raises
-    `TrainingDiverged`, naming it.
+    `TrainingDiverged`, naming it. `variants` trains a subset of the two
+    (the A/A check trains baselines only).
     """
     seeds = tuple(seeds)
+    layout = RunLayout(variants, seeds)
     epochs = config.tier.epochs
     program = programs(config, data.train_x.shape[0])
-    fresh = init_states(config, seeds, data.train_x.shape[0])
+    fresh = init_states(config, seeds, data.train_x.shape[0], variants)
     snapshot = checkpoints.restore(fresh) if checkpoints is not None else None
     # device_put also for the fresh state: the compiled chunk is looked up by where its inputs live.
     state = jax.device_put(fresh if snapshot is None else snapshot.state, sharding)
@@ -368,7 +307,7 @@ def train_runs(
             raise TrainingInterrupted(done, epochs)
         state, summary = chunk(state, jnp.int32(done + 1), data)
         summary, finite = jax.device_get((summary, program.finite(state)))
-        _check_finite(finite, summary, seeds, done)
+        _check_finite(finite, summary, layout, done)
         history = {name: np.concatenate([history[name], summary[name]]) for name in history}
         done += program.length
         if progress is not None:
@@ -378,23 +317,22 @@ def train_runs(
     end_summaries, params, batch_stats = jax.device_get((program.final(state, data), state.params, state.batch_stats))
     train_seconds = time.perf_counter() - start
 
-    shape = (len(VARIANTS), len(seeds))
     # history is (epochs + 1, runs, ...) -> (runs, epochs + 1, ...) -> (variants, seeds, epochs + 1, ...)
-    curves = {name: np.moveaxis(h, 0, 1).reshape(*shape, *h.shape[:1], *h.shape[2:]) for name, h in history.items()}
-    split_runs = lambda a: np.asarray(a).reshape(*shape, *a.shape[1:])  # noqa: E731
+    curves = {name: layout.split(np.moveaxis(h, 0, 1)) for name, h in history.items()}
     return RunSet(
         config=config,
         seeds=seeds,
         curves=curves,
-        final={name: split_runs(v) for name, v in end_summaries.items()},
-        params=jax.tree_util.tree_map(split_runs, params),
-        batch_stats=jax.tree_util.tree_map(split_runs, batch_stats),
+        final={name: layout.split(v) for name, v in end_summaries.items()},
+        params=jax.tree_util.tree_map(layout.split, params),
+        batch_stats=jax.tree_util.tree_map(layout.split, batch_stats),
         train_seconds=train_seconds,
         compile_seconds=compile_seconds,
+        variants=variants,
     )
 
 
-def _check_finite(finite: np.ndarray, summary: dict[str, np.ndarray], seeds: tuple[int, ...], done: int) -> None:
+def _check_finite(finite: np.ndarray, summary: dict[str, np.ndarray], layout: RunLayout, done: int) -> None:
     """Raise `TrainingDiverged` naming every run whose weights or losses stopped being finite in this chunk."""
     losses_ok = np.isfinite(summary["train_loss"]) & np.isfinite(summary["test_loss"])  # (chunk epochs, runs)
     bad = np.flatnonzero(~(finite & losses_ok.all(axis=0)))
@@ -402,7 +340,7 @@ def _check_finite(finite: np.ndarray, summary: dict[str, np.ndarray], seeds: tup
         return
     named = []
     for run in bad:
-        variant, seed = VARIANTS[run // len(seeds)], seeds[run % len(seeds)]
+        variant, seed = layout.name(run)
         failed_epochs = np.flatnonzero(~losses_ok[:, run])
         epoch = done + 1 + (failed_epochs[0] if failed_epochs.size else len(losses_ok) - 1)
         named.append(f"{variant} seed {seed} (from epoch {epoch})")

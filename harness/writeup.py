@@ -71,7 +71,26 @@ ACCURACY: dict[str, dict[str, dict[int, float]]] = {
 }
 
 
-def reported_vs_reproduced(values: np.ndarray, reported: float, quantity: str, note: str = "") -> dict:
+@dataclass(frozen=True)
+class ReportedNumber:
+    """One number the writeup prints, beside our seeds: a row of the report's "reported vs reproduced" table.
+
+    mean / sd / pi_low / pi_high are None where we have no such number (an
+    epoch this tier does not reach; one seed has no interval); `inside` is None
+    where there is no interval to be inside of.
+    """
+
+    quantity: str
+    writeup: float
+    mean: float | None = None
+    sd: float | None = None
+    pi_low: float | None = None
+    pi_high: float | None = None
+    inside: bool | None = None
+    note: str = ""
+
+
+def reported_vs_reproduced(values: np.ndarray, reported: float, quantity: str, note: str = "") -> ReportedNumber:
     """Does the writeup's single-run number lie in the 95% prediction interval of our seeds?
 
     `values` holds one number per seed. The prediction interval is for one new
@@ -79,20 +98,21 @@ def reported_vs_reproduced(values: np.ndarray, reported: float, quantity: str, n
     """
     values = np.asarray(values, dtype=float)
     low, high = stats.prediction_interval(values) if len(values) > 1 else (np.nan, np.nan)
-    inside = bool(low <= reported <= high) if np.isfinite(low) else None
-    return {
-        "quantity": quantity,
-        "writeup": reported,
-        "mean": float(values.mean()),
-        "sd": float(values.std(ddof=1)) if len(values) > 1 else None,
-        "pi_low": float(low) if np.isfinite(low) else None,
-        "pi_high": float(high) if np.isfinite(high) else None,
-        "inside": inside,
-        "note": note,
-    }
+    interval = bool(np.isfinite(low))
+    return ReportedNumber(
+        quantity=quantity,
+        writeup=reported,
+        mean=float(values.mean()),
+        sd=float(values.std(ddof=1)) if len(values) > 1 else None,
+        pi_low=float(low) if interval else None,
+        pi_high=float(high) if interval else None,
+        inside=bool(low <= reported <= high) if interval else None,
+        note=note,
+    )
 
 
-def accuracy_table(curves: dict[str, np.ndarray], variants: tuple[str, ...], epochs: int, tier: str) -> list[dict]:
+def accuracy_table(curves: dict[str, np.ndarray], variants: tuple[str, ...], epochs: int,
+                   tier: str) -> list[ReportedNumber]:
     """Every accuracy the writeup prints, beside our seeds at the same epoch.
 
     Epochs beyond this tier's last epoch are listed as not reached; at the
@@ -105,9 +125,8 @@ def accuracy_table(curves: dict[str, np.ndarray], variants: tuple[str, ...], epo
             for epoch, reported in points.items():
                 quantity = f"{variant} {split} accuracy, epoch {epoch}"
                 if epoch > epochs:
-                    rows.append({"quantity": quantity, "writeup": reported, "mean": None, "sd": None,
-                                 "pi_low": None, "pi_high": None, "inside": None,
-                                 "note": f"epoch {epoch} not reached (this tier trains {epochs} epochs)"})
+                    rows.append(ReportedNumber(quantity, reported,
+                                               note=f"epoch {epoch} not reached (this tier trains {epochs} epochs)"))
                     continue
                 values = curves[f"{split}_accuracy"][variants.index(variant), :, epoch]
                 rows.append(reported_vs_reproduced(values, reported, quantity, scale_note))

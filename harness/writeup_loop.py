@@ -19,7 +19,8 @@ import optax
 from flax import linen as nn
 from flax.training import train_state
 
-from harness.config import HIDDEN_WIDTHS, NUM_CLASSES, WRITEUP_DROPOUT_RATES
+from harness.config import HIDDEN_WIDTHS, WRITEUP_DROPOUT_RATES
+from harness.data import NUM_CLASSES
 
 
 class MLPDropout(nn.Module):

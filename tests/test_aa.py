@@ -8,8 +8,7 @@ dropout model, each family Holm-corrected as in a real run
 marked `between_variants` that comes out SUPPORTED is a false positive.
 REALISATIONS realisations use disjoint seed sets, so they are independent draws.
 
-All realisations are trained in one `train_runs` call (rates 0: the "dropout"
-variant it trains alongside is the same network and is dropped). The probes
+All realisations are trained in one `train_runs` call, baselines only. The probes
 the between-variants hypotheses read (C9's input noise, C10's correlations and
 unit ablation) are measured on every network; the Monte-Carlo dropout and
 scaling probes measure the dropout model alone (C7, C8: no comparison between
@@ -41,18 +40,19 @@ from scipy import stats as st
 
 from claims.family import claim_modules
 from harness import probes, stats
-from harness.config import SMOKE, WRITEUP, RunConfig
+from harness.config import SMOKE, VARIANTS, WRITEUP, RunConfig
 from harness.data import ENV_VAR, load_cifar10, resolve_source
 from harness.evidence import Evidence
-from harness.runs import prepare
-from harness.train import RunSet, train_runs
+from harness.input_pipeline import prepare
+from harness.run_set import RunSet
+from harness.train import train_runs
 
-GROUP_SIZE = 5  # the smoke tier's seeds per model
+# The smoke tier's seeds per model: the same exact sign-flip floors (2^-n) and Holm steps as a real run.
+GROUP_SIZE = SMOKE.num_seeds
 REALISATIONS = 4
 EPOCHS = 2
 # Real CIFAR-10 images, fewer of them than the smoke tier: the check is about the statistics pipeline on
-# trained networks, and 80 networks (half of them the rate-0 "dropout" twins train_runs trains alongside)
-# must train and be probed within seconds.
+# trained networks, and 2 x GROUP_SIZE x REALISATIONS networks must train and be probed within seconds.
 PER_CLASS = 50
 # Per family: realisations allowed to contain a SUPPORTED comparative hypothesis (the primary family decides
 # the claims, so it gets the tighter bound; the secondary sub-verdicts are checked too).
@@ -75,7 +75,7 @@ def _a_vs_b(runs: RunSet) -> RunSet:
     b = a + GROUP_SIZE
     pick = lambda leaf: np.stack([np.asarray(leaf)[0, a], np.asarray(leaf)[0, b]])  # noqa: E731
     return dataclasses.replace(
-        runs, seeds=tuple(runs.seeds[i] for i in a),
+        runs, seeds=tuple(runs.seeds[i] for i in a), variants=VARIANTS,
         curves={k: pick(v) for k, v in runs.curves.items()}, final={k: pick(v) for k, v in runs.final.items()},
         params=jax.tree_util.tree_map(pick, runs.params), batch_stats=jax.tree_util.tree_map(pick, runs.batch_stats),
     )
@@ -113,12 +113,13 @@ def a_vs_b() -> Evidence:
     start = time.perf_counter()
     cifar = load_cifar10(resolve_source(None, allow_download=False))
     config = RunConfig(
+        # Rates 0: the "dropout" slot holds baselines too, so nothing may read real dropout rates into it.
         protocol=dataclasses.replace(WRITEUP, dropout_rates=(0.0,) * 4),
         tier=dataclasses.replace(SMOKE, epochs=EPOCHS, num_seeds=2 * GROUP_SIZE * REALISATIONS,
                                  train_per_class=PER_CLASS, test_per_class=PER_CLASS),
     )
     data = prepare(cifar, config)
-    runs = _a_vs_b(train_runs(config, data.dataset, config.tier.seeds()))
+    runs = _a_vs_b(train_runs(config, data.dataset, config.tier.seeds(), variants=("baseline",)))
     probe_start = time.perf_counter()
     measured = _comparative_probes(runs, data.dataset)
     print(f"\n[aa] {2 * len(runs.seeds)} baselines x {EPOCHS} epochs trained and probed in "

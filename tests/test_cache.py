@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from harness import cache
-from harness.runs import TierData, get_runs
+from harness.input_pipeline import TierData
+from harness.runs import get_runs
 from tiny_problem import NUM_TEST, NUM_TRAIN, tiny_config
 
 

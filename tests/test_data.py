@@ -22,7 +22,7 @@ import numpy as np
 import pytest
 
 from fixtures.fake_cifar import BATCH_NAMES, FOLDER, make_fake_cifar10, write_fake_archive, write_fake_folder
-from harness import data
+from harness import data, input_pipeline
 from harness.data import (
     ARCHIVE_NAME,
     CACHE_ENV_VAR,
@@ -30,10 +30,9 @@ from harness.data import (
     DatasetError,
     default_cache_dir,
     load_cifar10,
-    normalise,
     resolve_source,
-    stratified_subset,
 )
+from harness.input_pipeline import normalise, stratified_subset
 
 # The real data variable is read once, before the autouse fixture below clears it
 # for the tests that must not see it.
@@ -449,7 +448,7 @@ def splits():
 
 
 def test_own_normalisation_uses_each_splits_statistics(splits, monkeypatch):
-    monkeypatch.setattr(data, "_STD_CHUNK_PIXELS", 1000)  # exercise the chunked std on small data
+    monkeypatch.setattr(input_pipeline, "_STD_CHUNK_PIXELS", 1000)  # exercise the chunked std on small data
     train, test = splits
     train_out, test_out = normalise(train, test, "own")
     assert train_out.dtype == np.float32 and test_out.dtype == np.float32

@@ -8,7 +8,7 @@ import re
 import numpy as np
 from PIL import Image
 
-from harness import evidence_report, figures, report
+from harness import evidence_report, figures, provenance, report
 from harness.evidence_report import assemble
 from harness.writeup import CLAIMS
 
@@ -52,7 +52,7 @@ def _embedded_image(html_path):
 
 def test_a_commit_named_by_the_caller_wins_over_a_copied_trees_git(monkeypatch):
     """scripts/gpu_full_tier.sh on a machine that got a copy of the tree: its .git may be stale."""
-    monkeypatch.setenv(evidence_report.COMMIT_ENV_VAR, "abc123")
-    assert evidence_report._git_state() == ("abc123 (from $DROPOUT_CLAIMS_COMMIT)", False)
-    monkeypatch.delenv(evidence_report.COMMIT_ENV_VAR)
-    assert evidence_report._git_state()[0] != "abc123 (from $DROPOUT_CLAIMS_COMMIT)"
+    monkeypatch.setenv(provenance.COMMIT_ENV_VAR, "abc123")
+    assert provenance._git_state() == ("abc123 (from $DROPOUT_CLAIMS_COMMIT)", False)
+    monkeypatch.delenv(provenance.COMMIT_ENV_VAR)
+    assert provenance._git_state()[0] != "abc123 (from $DROPOUT_CLAIMS_COMMIT)"

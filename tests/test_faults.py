@@ -25,9 +25,9 @@ from fixtures.fake_cifar import FOLDER, make_fake_cifar10, write_fake_archive
 from fixtures.finite import nonfinite_problem
 from fixtures.options import offline_requested
 from harness import cache
-from harness.config import WRITEUP
 from harness.data import ARCHIVE_NAME, DatasetError, load_cifar10
-from harness.runs import TierData, get_runs
+from harness.input_pipeline import TierData
+from harness.runs import get_runs
 from harness.train import TrainingDiverged, train_runs
 from tiny_problem import NUM_TEST, NUM_TRAIN, tiny_config
 
@@ -43,7 +43,8 @@ import sys, time
 from pathlib import Path
 sys.path.insert(0, "tests")
 import numpy as np
-from harness.runs import TierData, get_runs
+from harness.input_pipeline import TierData
+from harness.runs import get_runs
 from tiny_problem import NUM_TEST, NUM_TRAIN, tiny_config, tiny_dataset
 
 cache_dir, epochs, pause, barrier = Path(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3]), sys.argv[4]
@@ -64,20 +65,13 @@ print(f"cache {runs.meta['cache']}", flush=True)
 
 
 EPOCHS = 8  # four chunks of two on a CPU; every trainer process trains the same configuration ...
-# ... so that they share one compilation through jax's persistent cache (the same program, so the same numbers).
+# ... so that they share one compilation through the session's persistent cache (tests/conftest.py).
 
 
-@pytest.fixture(scope="module")
-def compilation_cache(tmp_path_factory) -> Path:
-    return tmp_path_factory.mktemp("jax-compilation-cache")
-
-
-def start_trainer(cache_dir: Path, compiled: Path, pause: float, barrier: Path | None = None) -> subprocess.Popen:
-    env = dict(os.environ, PYTHONPATH=str(ROOT), JAX_PLATFORMS="cpu", JAX_COMPILATION_CACHE_DIR=str(compiled),
-               JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS="0")
-    epochs = EPOCHS
+def start_trainer(cache_dir: Path, pause: float, barrier: Path | None = None) -> subprocess.Popen:
+    env = dict(os.environ, PYTHONPATH=str(ROOT), JAX_PLATFORMS="cpu")
     return subprocess.Popen(
-        [sys.executable, "-c", TRAINER, str(cache_dir), str(epochs), str(pause), str(barrier or "")],
+        [sys.executable, "-c", TRAINER, str(cache_dir), str(EPOCHS), str(pause), str(barrier or "")],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
 
@@ -131,9 +125,12 @@ def test_unwritable_cache_fails_at_start_up_and_a_late_write_failure_keeps_the_r
 
 
 def test_a_diverged_run_is_named_and_never_cached(tmp_path, tier_data):
-    config = tiny_config(protocol=dataclasses.replace(WRITEUP, learning_rate=1e20))
+    # One infinite pixel sends every run's loss to NaN in epoch 1 (the same compiled program as every other
+    # tiny run here; a learning rate of 1e20 diverges as well, but would be a program of its own to compile).
+    train_x = tier_data.dataset.train_x.at[3, 0].set(np.inf)
+    broken = dataclasses.replace(tier_data, dataset=tier_data.dataset._replace(train_x=train_x))
     with pytest.raises(TrainingDiverged, match=r"baseline seed 42 \(from epoch 1\).*dropout seed 43") as caught:
-        get_runs(config, tier_data, cache_dir=tmp_path, checkpoint_interval_s=0)
+        get_runs(tiny_config(), broken, cache_dir=tmp_path, checkpoint_interval_s=0)
     assert "Nothing was cached" in str(caught.value) and "learning rate" in str(caught.value)
     assert not list(tmp_path.glob("runs/*")) and not list(tmp_path.glob("checkpoints/*"))
 
@@ -210,9 +207,9 @@ def test_a_write_killed_midway_leaves_its_temp_file_in_tmp_which_start_up_sweeps
     assert fresh.exists()  # younger than an hour: maybe another process's write in progress
 
 
-def test_a_training_killed_midway_resumes_to_the_same_numbers(tmp_path, tier_data, compilation_cache):
+def test_a_training_killed_midway_resumes_to_the_same_numbers(tmp_path, tier_data):
     config = tiny_config(epochs=EPOCHS)
-    trainer = start_trainer(tmp_path, compilation_cache, pause=0.5)
+    trainer = start_trainer(tmp_path, pause=0.5)
     wait_for_line(trainer, "epoch 4")  # the checkpoint of epoch 2 is written before training goes on
     trainer.send_signal(signal.SIGKILL)
     trainer.wait()
@@ -225,8 +222,8 @@ def test_a_training_killed_midway_resumes_to_the_same_numbers(tmp_path, tier_dat
     assert not list(tmp_path.glob("checkpoints/*.npz"))  # deleted once the entry is written
 
 
-def test_ctrl_c_stops_at_the_next_chunk_with_a_checkpoint(tmp_path, compilation_cache):
-    trainer = start_trainer(tmp_path, compilation_cache, pause=0.5)
+def test_ctrl_c_stops_at_the_next_chunk_with_a_checkpoint(tmp_path):
+    trainer = start_trainer(tmp_path, pause=0.5)
     wait_for_line(trainer, "epoch 2")
     trainer.send_signal(signal.SIGINT)
     interrupted_at = time.monotonic()
@@ -278,10 +275,10 @@ def test_a_named_source_is_checked_even_when_the_decoded_cache_is_filled(tmp_pat
     assert again.read_from.startswith(str(tmp_path / "cache")) and str(good) in again.read_from
 
 
-def test_two_processes_train_the_same_runs_once(tmp_path, compilation_cache):
+def test_two_processes_train_the_same_runs_once(tmp_path):
     barrier = tmp_path / "barrier"
     barrier.mkdir()
-    trainers = [start_trainer(tmp_path / "cache", compilation_cache, pause=0.5, barrier=barrier) for _ in range(2)]
+    trainers = [start_trainer(tmp_path / "cache", pause=0.5, barrier=barrier) for _ in range(2)]
     outputs = [t.communicate(timeout=240) for t in trainers]
     assert [t.returncode for t in trainers] == [0, 0], [err[-2000:] for _, err in outputs]
     caches = sorted(next(line for line in out.splitlines() if line.startswith("cache ")) for out, _ in outputs)
@@ -346,7 +343,7 @@ def test_numpy_integer_labels_are_accepted_but_code_is_not(tmp_path):
 
 
 def test_missing_data_is_reported_once(pytester, tmp_path, monkeypatch):
-    pytester.makeconftest('pytest_plugins = ["fixtures.options", "fixtures.evidence", "fixtures.report_plugin"]\n')
+    pytester.makeconftest('pytest_plugins = ["fixtures.options", "fixtures.session", "fixtures.report_plugin"]\n')
     pytester.makepyfile(**{f"test_needs_data_{i}": "def test_it(cifar10):\n    pass\n" for i in range(3)})
     monkeypatch.delenv("DROPOUT_CLAIMS_CIFAR10", raising=False)
     monkeypatch.setenv("DROPOUT_CLAIMS_OFFLINE", "1")

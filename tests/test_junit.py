@@ -13,11 +13,11 @@ pytest_plugins = ["pytester"]
 CONFTEST = '''
 import pytest
 
-from claims.family import Decided
-from fixtures.claim_check import Expectations
+from harness.claim_check import Decided
+from harness.claim_check import Expectations
 from harness import stats
 
-pytest_plugins = ["fixtures.options", "fixtures.evidence"]
+pytest_plugins = ["fixtures.options", "fixtures.session"]
 
 
 class StandInEvidence:

@@ -18,7 +18,6 @@ from typing import Callable
 import numpy as np
 import pytest
 from matplotlib.figure import Figure
-from scipy import stats
 
 from harness import atomic, figures, report
 
@@ -165,20 +164,6 @@ def test_figure_has_expected_axes_and_renders(name: str, seeds: int) -> None:
     assert isinstance(fig, Figure)
     assert len(fig.axes) == expected_axes
     fig.savefig(io.BytesIO(), format="png", dpi=20)  # drawing errors surface only here
-
-
-def test_mean_band_is_the_t_interval_of_the_mean() -> None:
-    values = np.array([[1.0, 2.0], [2.0, 2.0], [4.0, 2.0]])
-    mean, low, high = figures.mean_band(values)
-    expected = stats.t.interval(0.95, 2, loc=values[:, 0].mean(), scale=stats.sem(values[:, 0]))
-    np.testing.assert_allclose([low[0], high[0]], expected)
-    np.testing.assert_allclose([mean[1], low[1], high[1]], [2.0, 2.0, 2.0])  # identical seeds: zero width
-
-
-def test_mean_band_has_no_interval_for_one_seed() -> None:
-    mean, low, high = figures.mean_band(np.array([[0.5, 0.6]]))
-    np.testing.assert_allclose(mean, [0.5, 0.6])
-    assert low is None and high is None
 
 
 def test_figures_reject_arrays_without_the_variant_axis() -> None:

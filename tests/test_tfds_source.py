@@ -100,7 +100,7 @@ def test_a_tfrecord_copy_is_refused_with_the_command_that_prepares_an_array_reco
 def test_the_claims_run_reads_it_with_source_tfds(prepared, pytester):
     """--source=tfds --tfds-data-dir=DIR reaches this loader: the fake's pixels fail the official digests."""
     _, root = prepared
-    pytester.makeconftest('pytest_plugins = ["fixtures.options", "fixtures.evidence"]')
+    pytester.makeconftest('pytest_plugins = ["fixtures.options", "fixtures.session"]')
     pytester.makepyfile(test_reads_tfds="def test_reads_tfds(cifar10):\n    pass\n")
     result = pytester.runpytest("-p", "no:cacheprovider", f"--cache-dir={pytester.path / 'cache'}", "--source=tfds",
                                 f"--tfds-data-dir={root / 'tfds'}")

@@ -6,8 +6,9 @@ import jax
 import numpy as np
 import pytest
 
-from harness.config import CORRECTED, WRITEUP_DROPOUT_RATES
+from harness.config import CORRECTED, VARIANTS, WRITEUP_DROPOUT_RATES
 from harness.models import MLP
+from harness.run_set import RunLayout
 from harness.train import chunk_length, train_runs
 from harness.writeup_loop import MLPDropout, train_one_run
 from tiny_problem import TINY_WIDTHS, tiny_config
@@ -132,3 +133,16 @@ def test_progress_is_reported_per_chunk(two_seeds, tiny_data):
 
 def test_chunks_divide_the_epochs():
     assert chunk_length(200) == 10 and chunk_length(7) == 7 and chunk_length(22) == 2 and chunk_length(3) == 3
+
+
+def test_the_run_layout_is_variant_major_and_splits_what_it_joins(two_seeds):
+    config, runs = two_seeds
+    layout = RunLayout(VARIANTS, runs.seeds)
+    assert layout.run_seeds() == runs.seeds + runs.seeds
+    assert [layout.name(r) for r in range(layout.num_runs)] == [(v, s) for v in VARIANTS for s in runs.seeds]
+    runs_axis = np.arange(layout.num_runs * 3).reshape(layout.num_runs, 3)
+    np.testing.assert_array_equal(layout.join(layout.split(runs_axis)), runs_axis)
+    # what train_runs returned is laid out the same way: run (dropout, seed 1) is its [1, 1]
+    assert layout.split(runs_axis)[1, 1].tolist() == runs_axis[len(runs.seeds) + 1].tolist()
+    assert runs.layout == layout
+

@@ -4,7 +4,8 @@ import jax.numpy as jnp
 import numpy as np
 
 from harness.config import WRITEUP, RunConfig, Tier
-from harness.train import Dataset
+from harness.data import PIXELS_PER_IMAGE
+from harness.run_set import Dataset
 
 # 70 training examples: two full batches of 32 and the short last batch (6),
 # like the notebook's 1,562 x 32 + 16.
@@ -15,9 +16,9 @@ TINY_WIDTHS = (16, 8, 8, 8)
 def tiny_dataset() -> Dataset:
     rng = np.random.default_rng(0)
     return Dataset(
-        train_x=jnp.asarray(rng.normal(size=(NUM_TRAIN, 3072)).astype(np.float32)),
+        train_x=jnp.asarray(rng.normal(size=(NUM_TRAIN, PIXELS_PER_IMAGE)).astype(np.float32)),
         train_y=jnp.asarray(rng.integers(0, 10, NUM_TRAIN).astype(np.int32)),
-        test_x=jnp.asarray(rng.normal(size=(NUM_TEST, 3072)).astype(np.float32)),
+        test_x=jnp.asarray(rng.normal(size=(NUM_TEST, PIXELS_PER_IMAGE)).astype(np.float32)),
         test_y=jnp.asarray(rng.integers(0, 10, NUM_TEST).astype(np.int32)),
     )
 

@@ -1,0 +1,124 @@
+"""What training consumes and produces: the data on device, the state it carries, the run layout, the run set.
+
+Plain types, no training code: the cache, the probes and the evidence read
+these without importing the trainer (harness/train.py).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import NamedTuple
+
+import jax
+import numpy as np
+import optax
+
+from harness.config import VARIANTS, RunConfig
+
+
+class Dataset(NamedTuple):
+    """Normalised float32 inputs and int32 labels, already on device."""
+
+    train_x: jax.Array
+    train_y: jax.Array
+    test_x: jax.Array
+    test_y: jax.Array
+
+
+class RunState(NamedTuple):
+    """Everything one run carries from epoch to epoch (leading axis: runs)."""
+
+    params: dict
+    batch_stats: dict
+    opt_state: optax.OptState
+    order: jax.Array  # the notebook permutes its already-permuted arrays: keep the composition
+    key: jax.Array  # the notebook's `rng`, split once per epoch
+    keep_probs: jax.Array  # (layers,), all ones for the baseline
+    dropout_key: jax.Array  # the corrected protocol's own stream of dropout keys
+
+
+class Snapshot(NamedTuple):
+    """Training stopped after `epoch` epochs: all that resuming it needs, as host arrays."""
+
+    epoch: int
+    state: RunState
+    history: dict[str, np.ndarray]  # per-epoch summaries of epochs 0..epoch, shaped (epoch + 1, runs, ...)
+
+
+@dataclass(frozen=True)
+class RunLayout:
+    """Where each run sits on the run axis that training vmaps over: run r = v * S + s.
+
+    Variant-major over `variants` (v) and `seeds` (s, S of them); seed s of
+    every variant starts from the same weights and data order.
+    """
+
+    variants: tuple[str, ...]
+    seeds: tuple[int, ...]
+
+    @property
+    def num_runs(self) -> int:
+        return len(self.variants) * len(self.seeds)
+
+    def run_seeds(self) -> tuple[int, ...]:
+        """The seed of every run, in run order."""
+        return self.seeds * len(self.variants)
+
+    def name(self, run: int) -> tuple[str, int]:
+        """(variant, seed) of run `run`."""
+        return self.variants[run // len(self.seeds)], self.seeds[run % len(self.seeds)]
+
+    def split(self, array) -> np.ndarray:
+        """(runs, ...) -> (variants, seeds, ...)."""
+        array = np.asarray(array)
+        return array.reshape(len(self.variants), len(self.seeds), *array.shape[1:])
+
+    def join(self, array):
+        """(variants, seeds, ...) -> (runs, ...); a jax array stays one."""
+        return array.reshape(self.num_runs, *array.shape[2:])
+
+
+@dataclass
+class RunSet:
+    """The summaries of every run of a tier, as host numpy arrays.
+
+    curves[name] has shape (variants, seeds, epochs + 1, ...): epoch 0 is the
+    untrained network. final[name] has shape (variants, seeds, ...).
+    params / batch_stats are the trained networks, leaves shaped (variants, seeds, ...).
+    """
+
+    config: RunConfig
+    seeds: tuple[int, ...]
+    curves: dict[str, np.ndarray]
+    final: dict[str, np.ndarray]
+    params: dict
+    batch_stats: dict
+    train_seconds: float = 0.0
+    compile_seconds: float = 0.0
+    variants: tuple[str, ...] = VARIANTS
+    meta: dict = field(default_factory=dict)
+
+    @property
+    def epochs(self) -> np.ndarray:
+        return np.arange(self.config.tier.epochs + 1)
+
+    def curve(self, name: str, variant: str) -> np.ndarray:
+        """(seeds, epochs + 1, ...) for one variant."""
+        return self.curves[name][self.variants.index(variant)]
+
+    def last(self, name: str, variant: str) -> np.ndarray:
+        """A final summary, (seeds, ...) for one variant."""
+        return self.final[name][self.variants.index(variant)]
+
+    @property
+    def layout(self) -> "RunLayout":
+        return RunLayout(self.variants, self.seeds)
+
+    def network(self, variant: str, seed_index: int) -> dict:
+        """The trained variables of one run, ready for `MLP.apply`."""
+        v = self.variants.index(variant)
+        pick = lambda leaf: leaf[v, seed_index]  # noqa: E731
+        return {
+            "params": jax.tree_util.tree_map(pick, self.params),
+            "batch_stats": jax.tree_util.tree_map(pick, self.batch_stats),
+        }
