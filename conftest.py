@@ -9,19 +9,24 @@ pytest_plugins = ["fixtures.options", "fixtures.session", "fixtures.report_plugi
 CLAIMS = Path(__file__).parent / "claims"
 
 
-@pytest.hookimpl(tryfirst=True)  # before xdist's worker names each item by its group
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Tests marked `after_claims` (they read what every claim decided) run after all the others.
-
-    Under pytest-xdist (`pytest -n 2`), every claim test also runs in one
-    worker, in this order: they share one session's training and evidence, and
-    the report is written by the process that decided them. `--dist loadgroup`
-    (pyproject.toml) sends a group to one worker and starts the largest group
-    first, so the claims train while the other worker runs the harness's own tests.
-    """
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests marked `after_claims` (they read what every claim decided) run after all the others."""
     items.sort(key=lambda item: item.get_closest_marker("after_claims") is not None)  # stable: order kept
-    if not config.pluginmanager.hasplugin("xdist"):
-        return
-    for item in items:
-        if CLAIMS in item.path.parents:
-            item.add_marker(pytest.mark.xdist_group("claims"))
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log):
+    """Under pytest-xdist (`pytest -n 2`), every claim test runs in one worker, in collection order.
+
+    They share one session's training and evidence, and the report is written
+    by the process that decided them. Every other test is a unit of its own;
+    xdist's scope scheduling starts the largest unit first, so the claims train
+    while the other worker runs the harness's own tests.
+    """
+    from xdist.scheduler import LoadScopeScheduling
+
+    class ClaimsTogether(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return CLAIMS.name if nodeid.startswith(f"{CLAIMS.name}/") else nodeid
+
+    return ClaimsTogether(config, log)
