@@ -25,7 +25,7 @@ class CompileClock:
         if event in COMPILE_EVENTS:
             self.spans.append((start, end))
 
-    def __enter__(self) -> CompileClock:
+    def __enter__(self) -> CompileClock:  # noqa: PYI034 (typing.Self needs Python 3.11; we support 3.10)
         jax.monitoring.register_event_time_span_listener(self._listener)
         return self
 

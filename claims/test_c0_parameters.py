@@ -1,5 +1,7 @@
 """C0: both models have the same parameters and the same initial weights, and reproduce the writeup's epoch 0."""
 
+import operator
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -61,7 +63,7 @@ def test_c0_same_parameters_and_initialisation(claim, cifar10):
     seeds = ev.runs.seeds
     states = init_states(ev.config, seeds, num_train=8)
     params = jax.tree_util.tree_map(ev.runs.layout.split, states.params)
-    counts = [count_params(jax.tree_util.tree_map(lambda a: a[v, 0], params)) for v in range(2)]
+    counts = [count_params(jax.tree_util.tree_map(operator.itemgetter((v, 0)), params)) for v in range(2)]
     identical = all(np.array_equal(a[0], a[1]) for a in jax.tree_util.tree_leaves(params))
     keep = ev.runs.layout.split(states.keep_probs)
     expected_keep = 1.0 - np.asarray(ev.config.protocol.dropout_rates, np.float32)
@@ -73,15 +75,14 @@ def test_c0_same_parameters_and_initialisation(claim, cifar10):
 
     holds = (counts == [writeup.PARAMETER_COUNT] * 2 and identical and keeps_right
              and round(ratio, 4) == writeup.PARAMETERS_PER_SAMPLE and epoch0_right)
-    claim.exact = (
-        holds,
+    claim.exact = (holds, (
         f"parameters baseline {counts[0]:,} / dropout {counts[1]:,} (writeup {writeup.PARAMETER_COUNT:,}); "
         f"P/S ratio {ratio:.4f} (writeup {writeup.PARAMETERS_PER_SAMPLE}); initial weights bitwise identical "
         f"for all {len(seeds)} seeds: {identical}; variants differ only in keep-probabilities: {keeps_right}; "
         f"epoch 0 of seed {WRITEUP_SEED} on the full splits: train {printed(train0)} / test {printed(test0)} "
         f"(writeup {printed(reported0['train'][0])} / {printed(reported0['test'][0])}): "
-        f"{'reproduced' if epoch0_right else 'NOT reproduced'}",
-    )
+        f"{'reproduced' if epoch0_right else 'NOT reproduced'}"
+    ))
     claim.reported = [
         writeup.reported_vs_reproduced([counts[0]], writeup.PARAMETER_COUNT, "baseline parameters", "exact count"),
         writeup.reported_vs_reproduced([counts[1]], writeup.PARAMETER_COUNT, "dropout parameters", "exact count"),

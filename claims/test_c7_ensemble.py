@@ -3,8 +3,8 @@
 import numpy as np
 
 from harness import figures, stats
-from harness.probes import MC_SAMPLES
 from harness.claim_check import per_seed
+from harness.probes import MC_SAMPLES
 
 CLAIM = "C7"
 

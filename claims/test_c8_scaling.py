@@ -3,8 +3,8 @@
 import numpy as np
 
 from harness import figures, stats
-from harness.probes import EXPECTATION_SAMPLES
 from harness.claim_check import per_seed
+from harness.probes import EXPECTATION_SAMPLES
 
 CLAIM = "C8"
 
@@ -52,12 +52,11 @@ def test_c8_scaling_conventions_agree(claim):
     """
     p = claim.evidence.probes
     exact = bool(np.all(p.conversion_max_error < CONVERSION_TOLERANCE) and np.all(p.conversion_agreement == 1.0))
-    claim.exact = (
-        exact,
+    claim.exact = (exact, (
         f"scale-at-test network vs inverted-dropout network: max |logit difference| / max |logit| "
         f"{float(np.max(p.conversion_max_error)):.2g} (tolerance {CONVERSION_TOLERANCE:g}), identical predictions "
-        f"for {int(np.sum(p.conversion_agreement == 1.0))} of {len(p.conversion_agreement)} seeds",
-    )
+        f"for {int(np.sum(p.conversion_agreement == 1.0))} of {len(p.conversion_agreement)} seeds"
+    ))
     claim.details = {
         f"relative bias per layer ({EXPECTATION_SAMPLES} masks), mean over seeds": [
             round(float(b), 6) for b in p.expectation_bias.mean(axis=0)

@@ -1,5 +1,7 @@
 """C9: dropout makes the model more robust to small changes of the input."""
 
+import itertools
+
 import numpy as np
 
 from harness import figures, stats
@@ -41,7 +43,7 @@ def secondary(ev) -> list[stats.Result]:
 
 def crossing_level(levels: np.ndarray, differences: np.ndarray) -> float | None:
     """The noise level where the mean (dropout - baseline) drop changes sign, by linear interpolation; None if never."""
-    for (a, b), (da, db) in zip(zip(levels, levels[1:]), zip(differences, differences[1:])):
+    for (a, b), (da, db) in zip(itertools.pairwise(levels), itertools.pairwise(differences)):
         if da == 0:
             return float(a)
         if da * db < 0:

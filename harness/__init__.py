@@ -10,7 +10,7 @@ The flow, one module per step:
     train.py            one jitted program: every seed x variant (summaries.py: what each run reports)
     cache.py, runs.py   runs on disk keyed by everything that decides them; "the runs of this tier"
     probes.py           measurements on the trained networks (claims C7-C10)
-    evidence.py         everything a tier's claims are decided from
+    evidence.py         everything a tier's claims are decided from (gather.py gathers it)
     stats.py            paired tests, equivalence, trends, Holm, verdicts
     stability.py        how stable a smoke verdict is across seed sets (the pinned expectations)
     claim_check.py      one claim's verdicts, report content and the tier's assertion (what claims/ fill)
@@ -24,6 +24,17 @@ writeup_loop.py transcribes the writeup's own training loop: the oracle the
 trainer is tested against and the baseline it is benchmarked against.
 atomic.py holds the one atomic file writer; tfds_source.py reads a
 tensorflow-datasets copy of CIFAR-10 into the same arrays as data.py.
+
+Imports, from the leaves (level 0) to the report (level 5): a module imports
+only from lower levels. tests/test_imports.py recomputes this drawing from the
+source and fails when it is stale or deeper than 5.
+
+    0  atomic  browser  config  stats  summaries
+    1  data  figures  report  run_set  stability  writeup
+    2  cache  compare  input_pipeline  models  tfds_source  writeup_loop
+    3  evidence  train
+    4  claim_check  probes  provenance  runs
+    5  evidence_report  gather
 """
 
 from pathlib import Path

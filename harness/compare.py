@@ -25,9 +25,10 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 from harness import REPOSITORY
 from harness.report import SCHEMA_VERSION, schema_violations

@@ -109,7 +109,7 @@ class RunConfig:
         return dataclasses.asdict(self)
 
     @classmethod
-    def from_dict(cls, d: dict) -> "RunConfig":
+    def from_dict(cls, d: dict) -> RunConfig:
         """Inverse of `as_dict` (after a JSON round trip, which turns tuples into lists)."""
         protocol = {k: tuple(v) if isinstance(v, list) else v for k, v in d["protocol"].items()}
         return cls(

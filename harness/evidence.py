@@ -1,19 +1,36 @@
-"""Everything a tier's claims are decided from, gathered once per session (or per calibration seed set)."""
+"""Everything a tier's claims are decided from: the tier's data, its runs and the probes measured on them.
+
+Types only (gather.py gathers them), so that what reads evidence -- the claims,
+claim_check.py, the report -- does not import the trainer or the probes.
+"""
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Callable
 
-from harness import probes
+import numpy as np
+
 from harness.config import RunConfig
-from harness.data import Cifar10
-from harness.probes import Probes
-from harness.input_pipeline import TierData, prepare
-from harness.runs import get_runs
+from harness.input_pipeline import TierData
 from harness.run_set import RunSet
+
+
+@dataclass(frozen=True)
+class Probes:
+    mc_samples: np.ndarray  # (K,)
+    mc_accuracy: np.ndarray  # (seeds, K): accuracy of the average of k sub-networks' softmax (dropout variant)
+    single_subnetwork_accuracy: np.ndarray  # (seeds,): mean accuracy of one sampled sub-network
+    deterministic_accuracy: np.ndarray  # (seeds,): the eval-mode (weight-scaled) network
+    expectation_bias: np.ndarray  # (seeds, layers): relative bias of the train-time mean vs the test-time rule
+    expectation_noise: np.ndarray  # (seeds, layers): its standard error from sampling alone
+    variance_shift: np.ndarray  # (seeds, layers): next BatchNorm's input variance, train-time dropout / test time
+    conversion_max_error: np.ndarray  # (seeds,): max |logit difference| / max |logit|, inverted vs standard
+    conversion_agreement: np.ndarray  # (seeds,): fraction of identical predictions between the two
+    noise_levels: np.ndarray  # (P,)
+    noisy_accuracy: np.ndarray  # (variants, seeds, P)
+    coadaptation: np.ndarray  # (variants, seeds, layers): mean |correlation| between units of a layer
+    dead_units: np.ndarray  # (variants, seeds, layers): units never positive on the test set (excluded above)
+    ablation_drop: np.ndarray  # (variants, seeds, layers): test accuracy lost when a share of a layer's units is removed
 
 
 @dataclass(frozen=True)
@@ -33,19 +50,3 @@ class Evidence:
     def n(self) -> int:
         """Paired seeds: the unit of replication."""
         return len(self.runs.seeds)
-
-
-def gather(
-    config: RunConfig,
-    cifar: Cifar10,
-    *,
-    cache_dir: Path,
-    retrain: bool = False,
-    progress: Callable[[int], None] | None = None,
-) -> Evidence:
-    """The tier's data, its runs (cached or trained) and the probes measured on them."""
-    data = prepare(cifar, config)
-    run_set, key = get_runs(config, data, cache_dir=cache_dir, retrain=retrain, progress=progress)
-    start = time.perf_counter()
-    measured = probes.measure(run_set, data.dataset)
-    return Evidence(config, data, run_set, measured, key, time.perf_counter() - start)

@@ -14,7 +14,7 @@ thin line. Baseline and dropout keep the same colours in every figure.
 
 from __future__ import annotations
 
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 from matplotlib.axes import Axes

@@ -13,7 +13,7 @@ variants side by side; with rate 0 the mask is all ones and the division is by
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import jax
 import jax.numpy as jnp

@@ -8,12 +8,11 @@ Results are numpy arrays with a leading (variants, seeds) or (seeds,) shape.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import jax
 import jax.numpy as jnp
 import numpy as np
 
+from harness.evidence import Probes
 from harness.models import MLP, dropout, keep_probabilities, model_of
 from harness.run_set import Dataset, RunLayout, RunSet
 
@@ -32,24 +31,6 @@ ABLATION_DRAWS = 8
 # Probe keys are folded from the seed with these tags so that they never
 # collide with the training keys (which use the seed itself and fold_in 1).
 _TAG_MC, _TAG_EXPECT, _TAG_NOISE, _TAG_ABLATE = 1007, 1008, 1009, 1010
-
-
-@dataclass(frozen=True)
-class Probes:
-    mc_samples: np.ndarray  # (K,)
-    mc_accuracy: np.ndarray  # (seeds, K): accuracy of the average of k sub-networks' softmax (dropout variant)
-    single_subnetwork_accuracy: np.ndarray  # (seeds,): mean accuracy of one sampled sub-network
-    deterministic_accuracy: np.ndarray  # (seeds,): the eval-mode (weight-scaled) network
-    expectation_bias: np.ndarray  # (seeds, layers): relative bias of the train-time mean vs the test-time rule
-    expectation_noise: np.ndarray  # (seeds, layers): its standard error from sampling alone
-    variance_shift: np.ndarray  # (seeds, layers): next BatchNorm's input variance, train-time dropout / test time
-    conversion_max_error: np.ndarray  # (seeds,): max |logit difference| / max |logit|, inverted vs standard
-    conversion_agreement: np.ndarray  # (seeds,): fraction of identical predictions between the two
-    noise_levels: np.ndarray  # (P,)
-    noisy_accuracy: np.ndarray  # (variants, seeds, P)
-    coadaptation: np.ndarray  # (variants, seeds, layers): mean |correlation| between units of a layer
-    dead_units: np.ndarray  # (variants, seeds, layers): units never positive on the test set (excluded above)
-    ablation_drop: np.ndarray  # (variants, seeds, layers): test accuracy lost when a share of a layer's units is removed
 
 
 def _hidden(model: MLP, variables: dict, x: jax.Array) -> tuple[jax.Array, ...]:
@@ -147,7 +128,8 @@ def scaling_conventions(run_set: RunSet, data: Dataset) -> dict[str, np.ndarray]
             kernel = variables["params"][f"Dense_{layer + 1}"]["kernel"]
             test_variance = (h @ kernel).var(axis=0)
 
-            def one_mask(key: jax.Array) -> tuple[jax.Array, jax.Array]:
+            def one_mask(key: jax.Array, h: jax.Array = h, q: jax.Array = q, kernel: jax.Array = kernel,
+                         test_variance: jax.Array = test_variance) -> tuple[jax.Array, jax.Array]:
                 dropped = dropout(h, q, key)  # the trainer's own dropout layer (inverted: kept units / q)
                 return dropped.sum(), ((dropped @ kernel).var(axis=0) / test_variance).mean()
 
@@ -291,7 +273,7 @@ def _runs(run_set: RunSet, variant: str | None = None) -> tuple[dict, jax.Array]
     probes keyed by the seed give them the same noise, masks and ablations."""
     picked = slice(None) if variant is None else slice(v := run_set.variants.index(variant), v + 1)
     layout = RunLayout(run_set.variants[picked], run_set.seeds)
-    flat = lambda a: layout.join(jnp.asarray(a[picked]))  # noqa: E731
+    flat = lambda a: layout.join(jnp.asarray(a[picked]))
     variables = {"params": jax.tree_util.tree_map(flat, run_set.params),
                  "batch_stats": jax.tree_util.tree_map(flat, run_set.batch_stats)}
     return variables, jnp.asarray(layout.run_seeds(), jnp.uint32)

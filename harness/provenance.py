@@ -44,8 +44,8 @@ def of(ev: Evidence | None, session_seconds: float) -> dict[str, Any]:
         facts |= {
             "dataset_digest": ev.data.source_digest,
             "dataset_read_from": ev.data.read_from,
-            "train_examples": int(len(ev.data.train_indices)),
-            "test_examples": int(len(ev.data.test_indices)),
+            "train_examples": len(ev.data.train_indices),
+            "test_examples": len(ev.data.test_indices),
             "cache_keys": {"runs": ev.cache_key},
             "cache": ev.runs.meta.get("cache", ""),
             "trained_on": ev.runs.meta.get("devices", []),

@@ -111,13 +111,13 @@ class RunSet:
         return self.final[name][self.variants.index(variant)]
 
     @property
-    def layout(self) -> "RunLayout":
+    def layout(self) -> RunLayout:
         return RunLayout(self.variants, self.seeds)
 
     def network(self, variant: str, seed_index: int) -> dict:
         """The trained variables of one run, ready for `MLP.apply`."""
         v = self.variants.index(variant)
-        pick = lambda leaf: leaf[v, seed_index]  # noqa: E731
+        pick = lambda leaf: leaf[v, seed_index]
         return {
             "params": jax.tree_util.tree_map(pick, self.params),
             "batch_stats": jax.tree_util.tree_map(pick, self.batch_stats),

@@ -16,8 +16,8 @@ import signal
 import sys
 import threading
 import warnings
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Callable, Iterator
 
 import jax
 import numpy as np

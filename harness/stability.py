@@ -38,9 +38,10 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 from scipy import stats as scipy_stats
@@ -223,11 +224,11 @@ def load_expectations(path: Path, config_key: str, hypotheses: Sequence[str]) ->
 def describe(expectations: dict[str, Any]) -> str:
     """A terminal summary of an expectations file."""
     hyps = expectations["hypotheses"]
-    lines = [
+    lines = [(
         f"{len(expectations['sets'])} seed sets; {expectations['pinned']} of {len(hyps)} hypotheses pinned "
         f"(flip threshold {expectations['flip_threshold']:.1e}); modelled chance that a fresh machine sees a "
         f"red smoke suite: {expectations['suite_red_probability']:.2%}"
-    ]
+    )]
     for hid, h in hyps.items():
         seen = ", ".join(f"{v} {n}" for v, n in h["frequencies"].items() if n)
         flip = "-" if h["flip_probability"] is None else f"{h['flip_probability']:.1e}"

@@ -23,7 +23,7 @@ class SplitPass(NamedTuple):
     labels: jax.Array
 
     @classmethod
-    def of(cls, model, variables: dict, x: jax.Array, y: jax.Array) -> "SplitPass":
+    def of(cls, model, variables: dict, x: jax.Array, y: jax.Array) -> SplitPass:
         logits, relus = model.apply(variables, x, train=False)
         return cls(logits, relus, y)
 

@@ -20,17 +20,18 @@ from __future__ import annotations
 
 import functools
 import time
-from typing import Callable, Iterable, NamedTuple, Protocol
+from collections.abc import Callable, Iterable
+from typing import NamedTuple, Protocol
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
 
+from harness import summaries
 from harness.config import VARIANTS, RunConfig
 from harness.models import MLP, init_variables, keep_probabilities, model_of
 from harness.run_set import Dataset, RunLayout, RunSet, RunState, Snapshot
-from harness import summaries
 
 
 class Checkpointer(Protocol):

@@ -11,7 +11,7 @@ trainer with it number for number, and the benchmarks time the trainer against i
 from __future__ import annotations
 
 import functools
-from typing import Sequence
+from collections.abc import Sequence
 
 import jax
 import jax.numpy as jnp
@@ -42,7 +42,7 @@ class MLPDropout(nn.Module):
         return x, outputs
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _adam(learning_rate: float) -> optax.GradientTransformation:
     """One optimizer object per rate: it is part of the jitted step's static state."""
     return optax.adam(learning_rate)

@@ -42,7 +42,7 @@ from claims.family import claim_modules
 from harness import probes, stats
 from harness.config import SMOKE, VARIANTS, WRITEUP, RunConfig
 from harness.data import ENV_VAR, load_cifar10, resolve_source
-from harness.evidence import Evidence
+from harness.evidence import Evidence, Probes
 from harness.input_pipeline import prepare
 from harness.run_set import RunSet
 from harness.train import train_runs
@@ -73,7 +73,7 @@ def _a_vs_b(runs: RunSet) -> RunSet:
     starts = [r * 2 * GROUP_SIZE for r in range(REALISATIONS)]
     a = np.concatenate([np.arange(s, s + GROUP_SIZE) for s in starts])
     b = a + GROUP_SIZE
-    pick = lambda leaf: np.stack([np.asarray(leaf)[0, a], np.asarray(leaf)[0, b]])  # noqa: E731
+    pick = lambda leaf: np.stack([np.asarray(leaf)[0, a], np.asarray(leaf)[0, b]])
     return dataclasses.replace(
         runs, seeds=tuple(runs.seeds[i] for i in a), variants=VARIANTS,
         curves={k: pick(v) for k, v in runs.curves.items()}, final={k: pick(v) for k, v in runs.final.items()},
@@ -81,11 +81,11 @@ def _a_vs_b(runs: RunSet) -> RunSet:
     )
 
 
-def _comparative_probes(runs: RunSet, data) -> probes.Probes:
+def _comparative_probes(runs: RunSet, data) -> Probes:
     measured = {**probes.input_noise(runs, data), **probes.coadaptation(runs, data), **probes.unit_ablation(runs, data)}
-    unmeasured = {f.name: np.full(len(runs.seeds), np.nan) for f in dataclasses.fields(probes.Probes)
+    unmeasured = {f.name: np.full(len(runs.seeds), np.nan) for f in dataclasses.fields(Probes)
                   if f.name not in measured}
-    return probes.Probes(**measured, **unmeasured)
+    return Probes(**measured, **unmeasured)
 
 
 def _realisation(ev: Evidence, r: int) -> Evidence:
@@ -104,7 +104,7 @@ def _realisation(ev: Evidence, r: int) -> Evidence:
         params=jax.tree_util.tree_map(cut, ev.runs.params),
         batch_stats=jax.tree_util.tree_map(cut, ev.runs.batch_stats),
     )
-    measured = probes.Probes(**{f.name: cut(getattr(ev.probes, f.name)) for f in dataclasses.fields(probes.Probes)})
+    measured = Probes(**{f.name: cut(getattr(ev.probes, f.name)) for f in dataclasses.fields(Probes)})
     return dataclasses.replace(ev, runs=runs, probes=measured)
 
 

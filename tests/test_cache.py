@@ -4,11 +4,11 @@ import shutil
 
 import numpy as np
 import pytest
+from tiny_problem import NUM_TEST, NUM_TRAIN, tiny_config
 
 from harness import cache
 from harness.input_pipeline import TierData
 from harness.runs import get_runs
-from tiny_problem import NUM_TEST, NUM_TRAIN, tiny_config
 
 
 @pytest.fixture

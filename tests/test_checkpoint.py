@@ -3,11 +3,11 @@
 import jax
 import numpy as np
 import pytest
+from tiny_problem import tiny_config
 
 from harness import cache
 from harness.run_set import Snapshot
 from harness.train import TrainingInterrupted, init_states, train_runs
-from tiny_problem import tiny_config
 
 
 def assert_identical(a, b):

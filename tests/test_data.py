@@ -21,7 +21,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from fixtures.fake_cifar import BATCH_NAMES, FOLDER, make_fake_cifar10, write_fake_archive, write_fake_folder
+from fixtures.fake_cifar import (
+    BATCH_NAMES,
+    FOLDER,
+    make_fake_cifar10,
+    write_fake_archive,
+    write_fake_folder,
+)
 from harness import data, input_pipeline
 from harness.data import (
     ARCHIVE_NAME,

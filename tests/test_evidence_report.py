@@ -8,7 +8,7 @@ import re
 import numpy as np
 from PIL import Image
 
-from harness import evidence_report, figures, provenance, report
+from harness import figures, provenance, report
 from harness.evidence_report import assemble
 from harness.writeup import CLAIMS
 

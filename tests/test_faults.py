@@ -20,6 +20,7 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
+from tiny_problem import NUM_TEST, NUM_TRAIN, tiny_config
 
 from fixtures.fake_cifar import FOLDER, make_fake_cifar10, write_fake_archive
 from fixtures.finite import nonfinite_problem
@@ -29,7 +30,6 @@ from harness.data import ARCHIVE_NAME, DatasetError, load_cifar10
 from harness.input_pipeline import TierData
 from harness.runs import get_runs
 from harness.train import TrainingDiverged, train_runs
-from tiny_problem import NUM_TEST, NUM_TRAIN, tiny_config
 
 ROOT = Path(__file__).resolve().parent.parent
 pytest_plugins = ["pytester"]

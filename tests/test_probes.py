@@ -4,11 +4,11 @@ import dataclasses
 
 import numpy as np
 import pytest
+from tiny_problem import tiny_config
 
 from harness import probes
 from harness.models import MLP
 from harness.train import train_runs
-from tiny_problem import tiny_config
 
 
 @pytest.fixture(scope="module")

@@ -11,9 +11,9 @@ import io
 import json
 import math
 import os
+from collections.abc import Callable
 from html.parser import HTMLParser
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import pytest
@@ -72,7 +72,8 @@ def _hypothesis(name: str, verdict: str, p: float, seeds_needed: int | None = No
 
 
 def synthetic_evidence() -> dict:
-    claim = dict(operationalisation="Measured: ...\n  Test: paired t over seeds.", reason="", reported_vs_reproduced=[], details={}, figures=[])
+    claim = {"operationalisation": "Measured: ...\n  Test: paired t over seeds.", "reason": "",
+             "reported_vs_reproduced": [], "details": {}, "figures": []}
     return {
         "title": "Evidence: How and Why Does Dropout Work? (synthetic)",
         "generated": "2026-01-01T00:00:00+00:00",
@@ -180,7 +181,7 @@ def test_accuracy_curves_show_the_writeup_points_in_the_legend() -> None:
 
 
 def test_report_writes_exactly_the_two_files(written) -> None:
-    _, html_path, json_path = written
+    _, html_path, _ = written
     assert sorted(p.name for p in html_path.parent.iterdir()) == ["evidence.html", "evidence.json"]
 
 

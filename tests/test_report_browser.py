@@ -11,9 +11,9 @@ import importlib.util
 from pathlib import Path
 
 import pytest
+from test_report import write_synthetic_report
 
 from harness.browser import check_report_in_browser, find_chromium
-from test_report import write_synthetic_report
 
 pytestmark = [
     pytest.mark.browser,

@@ -63,7 +63,7 @@ def test_an_interrupted_session_still_writes_the_report(session, monkeypatch):
     )
     monkeypatch.setenv("PYTHONPATH", str(ROOT))
     session.runpytest_subprocess("-p", "no:cacheprovider")  # a real interrupt: not in this process
-    seen, report = outcomes(session)
+    _, report = outcomes(session)
     assert report["interrupted"]
     by_id = {c["id"]: c for c in report["claims"]}
     assert by_id["C2"]["outcome"] == "not run" and "ended before" in by_id["C2"]["reason"]

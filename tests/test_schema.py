@@ -14,9 +14,9 @@ from pathlib import Path
 
 import jsonschema
 import pytest
+from test_report import synthetic_evidence
 
 from harness import report
-from test_report import synthetic_evidence
 
 ROOT = Path(__file__).resolve().parent.parent
 

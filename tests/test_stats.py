@@ -10,6 +10,7 @@ Each simulation prints its measured rate (`pytest -s` shows them).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 
@@ -31,7 +32,7 @@ from harness.stats import (
 N_SIMS = 2000
 STRICT = 0.001  # level of the binomial checks on simulated rates
 
-KW = dict(hypothesis="H", statement="claim")
+KW = {"hypothesis": "H", "statement": "claim"}
 
 
 def _report(name: str, k: int, n: int) -> float:
@@ -798,7 +799,7 @@ def test_verdict_as_dict_is_flat_and_the_report_makes_it_json():
     json.dumps(json_safe(d), allow_nan=False)
     odd = Verdict(_result("h", 0.5, margin=None, sd=float("nan")), 0.5, 0.5, INCONCLUSIVE, None)
     assert json_safe(odd.as_dict())["sd"] is None
-    with pytest.raises(Exception):
+    with pytest.raises(dataclasses.FrozenInstanceError):
         r.p_value = 0.0  # frozen
 
 

@@ -9,13 +9,18 @@ import pytest
 
 pytest_plugins = ["pytester"]
 
-from fixtures.fake_cifar import TEST_BATCH, TRAIN_BATCHES, make_fake_cifar10, write_fake_folder
+from fixtures.fake_cifar import (
+    TEST_BATCH,
+    TRAIN_BATCHES,
+    make_fake_cifar10,
+    write_fake_folder,
+)
 from harness import data
 from harness.tfds_source import load_tfds_cifar10
 
 tfds = pytest.importorskip("tensorflow_datasets", reason="the tfds extra is not installed: pip install -e '.[tfds]'")
 Image = pytest.importorskip("PIL.Image")
-from tensorflow_datasets.image_classification.cifar import Cifar10 as TfdsCifar10  # noqa: E402
+from tensorflow_datasets.image_classification.cifar import Cifar10 as TfdsCifar10
 
 IMAGES_PER_BATCH = 4
 

@@ -5,15 +5,15 @@ import dataclasses
 import jax
 import numpy as np
 import pytest
+from tiny_problem import TINY_WIDTHS, tiny_config
 
 from harness.config import CORRECTED, VARIANTS, WRITEUP_DROPOUT_RATES
 from harness.models import MLP
 from harness.run_set import RunLayout
 from harness.train import chunk_length, train_runs
 from harness.writeup_loop import MLPDropout, train_one_run
-from tiny_problem import TINY_WIDTHS, tiny_config
 
-TOL = dict(rtol=1e-4, atol=1e-5)
+TOL = {"rtol": 1e-4, "atol": 1e-5}
 
 
 def assert_same_network(ours: dict, theirs: dict, x) -> None:
@@ -136,7 +136,7 @@ def test_chunks_divide_the_epochs():
 
 
 def test_the_run_layout_is_variant_major_and_splits_what_it_joins(two_seeds):
-    config, runs = two_seeds
+    _, runs = two_seeds
     layout = RunLayout(VARIANTS, runs.seeds)
     assert layout.run_seeds() == runs.seeds + runs.seeds
     assert [layout.name(r) for r in range(layout.num_runs)] == [(v, s) for v in VARIANTS for s in runs.seeds]
