@@ -67,6 +67,9 @@ def run_keep_probs(config: RunConfig, num_seeds: int, variants: tuple[str, ...] 
     """(runs, layers), variant-major: ones for the baseline runs, 1 - p for the dropout runs."""
     dropout = keep_probabilities(config.protocol.dropout_rates)
     keep = {"baseline": jnp.ones_like(dropout), "dropout": dropout}
+    unknown = [variant for variant in variants if variant not in keep]
+    if unknown or not variants:
+        raise ValueError(f"variants must be a non-empty choice of {sorted(keep)}, got {list(variants)}")
     return jnp.concatenate([jnp.tile(keep[variant], (num_seeds, 1)) for variant in variants])
 
 

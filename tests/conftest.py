@@ -23,9 +23,9 @@ COMPILATION_CACHE_VARIABLE = "JAX_COMPILATION_CACHE_DIR"
 _OWN_COMPILATION_CACHE = COMPILATION_CACHE_VARIABLE not in os.environ  # else a parent process made it
 if _OWN_COMPILATION_CACHE:
     os.environ[COMPILATION_CACHE_VARIABLE] = tempfile.mkdtemp(prefix="dropout-claims-tests-xla-")
-os.environ["JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS"] = "0"
+os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0")
 jax.config.update("jax_compilation_cache_dir", os.environ[COMPILATION_CACHE_VARIABLE])
-jax.config.update("jax_persistent_cache_min_compile_time_secs", 0)
+jax.config.update("jax_persistent_cache_min_compile_time_secs", float(os.environ["JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS"]))
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

@@ -76,3 +76,22 @@ def test_a_report_that_cannot_be_written_says_why_before_anything_runs(session):
     result = session.runpytest("-p", "no:cacheprovider", f"--report={blocker}/evidence.html")
     assert result.ret == pytest.ExitCode.USAGE_ERROR  # found at start-up, before any training
     result.stderr.fnmatch_lines(["*could not write the evidence report*Fix: pass --report PATH*"])
+
+
+def test_under_xdist_the_claims_share_one_worker_which_reports_to_the_terminal(pytester, monkeypatch):
+    """`pytest -n 2`: fixtures/session.py schedules the claims as one unit, so one worker decides them all and
+    writes the one report; the controller prints the summary that worker sent (here: where the report went)."""
+    pytester.makeconftest(CONFTEST.replace('"fixtures.options", "fixtures.report_plugin"',
+                                           '"fixtures.options", "fixtures.session", "fixtures.report_plugin"'))
+    pytester.mkdir("claims")  # no __init__.py: the project's own claims package stays importable
+    for claim_id, body in (("C1", "pass"), ("C2", 'assert False, "C2 measured"'), ("C3", "pass")):
+        pytester.path.joinpath("claims", f"test_{claim_id.lower()}.py").write_text(claim_module(claim_id, body))
+    pytester.makepyfile(**{f"test_other{i}": "def test_other():\n    pass\n" for i in range(4)})
+    monkeypatch.setenv("PYTHONPATH", str(ROOT))
+    result = pytester.runpytest_subprocess("-n", "2", "-v", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=6, failed=1)
+    workers = {line.split("]")[0] for line in result.outlines if "claims/test_c" in line and line.startswith("[gw")}
+    assert len(workers) == 1, result.outlines  # every claim ran in the same worker
+    seen, _ = outcomes(pytester)
+    assert (seen["C1"], seen["C2"], seen["C3"]) == ("passed", "failed", "passed")
+    result.stdout.fnmatch_lines([f"evidence report: {pytester.path / 'reports' / 'evidence.html'}"])

@@ -10,7 +10,7 @@ from tiny_problem import TINY_WIDTHS, tiny_config
 from harness.config import CORRECTED, VARIANTS, WRITEUP_DROPOUT_RATES
 from harness.models import MLP
 from harness.run_set import RunLayout
-from harness.train import chunk_length, train_runs
+from harness.train import chunk_length, init_states, train_runs
 from harness.writeup_loop import MLPDropout, train_one_run
 
 TOL = {"rtol": 1e-4, "atol": 1e-5}
@@ -146,3 +146,8 @@ def test_the_run_layout_is_variant_major_and_splits_what_it_joins(two_seeds):
     assert layout.split(runs_axis)[1, 1].tolist() == runs_axis[len(runs.seeds) + 1].tolist()
     assert runs.layout == layout
 
+
+
+def test_an_unknown_variant_is_refused_by_name():
+    with pytest.raises(ValueError, match=r"variants must be a non-empty choice of \['baseline', 'dropout'\], got \['dropuot'\]"):
+        init_states(tiny_config(), (0,), 8, variants=("dropuot",))
