@@ -20,9 +20,10 @@ from pathlib import Path
 import jax
 import jax.numpy as jnp
 
+from fixtures.options import cache_dir_of, configured_cifar10
 from harness import cache
 from harness.config import SMOKE, WRITEUP, RunConfig
-from harness.data import default_cache_dir, load_cifar10, resolve_source
+from harness.data import load_cifar10, resolve_source
 from harness.input_pipeline import prepare
 from harness.run_set import Snapshot
 from harness.train import init_states, programs, train_runs
@@ -35,7 +36,10 @@ def main() -> None:
     args = parser.parse_args()
 
     config = RunConfig(protocol=WRITEUP, tier=dataclasses.replace(SMOKE, epochs=args.epochs))
-    data = prepare(load_cifar10(resolve_source(None, allow_download=False), cache_dir=default_cache_dir()), config)
+    path, origin = configured_cifar10(None)
+    cache_dir = cache_dir_of(None)
+    cifar = load_cifar10(resolve_source(path, origin=origin, cache_dir=cache_dir, allow_download=False), cache_dir=cache_dir)
+    data = prepare(cifar, config)
     seeds = config.tier.seeds()
     program = programs(config, data.dataset.train_x.shape[0])
     print(f"backend {jax.default_backend()}, {2 * len(seeds)} runs, {args.epochs} epochs, "

@@ -35,10 +35,11 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
+from fixtures.options import cache_dir_of, configured_cifar10
 from harness import HARNESS_VERSION, REPOSITORY, stability
 from harness.atomic import write_atomically
 from harness.config import SMOKE, WRITEUP, RunConfig
-from harness.data import default_cache_dir, load_cifar10, resolve_source
+from harness.data import load_cifar10, resolve_source
 
 OTHER_ISA_FLAG = "--xla_cpu_max_isa=SSE4_2"
 
@@ -62,7 +63,9 @@ def run_worker(args: argparse.Namespace) -> None:
 
     config = smoke_config(args.set_index)
     cache_dir = Path(args.cache_dir)
-    cifar = load_cifar10(resolve_source(args.cifar10, cache_dir=cache_dir, allow_download=False), cache_dir=cache_dir)
+    path, origin = configured_cifar10(args.cifar10)
+    cifar = load_cifar10(resolve_source(path, origin=origin, cache_dir=cache_dir, allow_download=False),
+                         cache_dir=cache_dir)
     start = time.perf_counter()
     if args.train_only:
         run_set, _ = get_runs(config, prepare(cifar, config), cache_dir=cache_dir)
@@ -127,9 +130,9 @@ def without_data_path(argv: list[str]) -> list[str]:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--cifar10", default=os.environ.get("DROPOUT_CLAIMS_CIFAR10"),
+    parser.add_argument("--cifar10", default=None,
                         help="cifar-10-python.tar.gz or its cifar-10-batches-py folder (else $DROPOUT_CLAIMS_CIFAR10)")
-    parser.add_argument("--cache-dir", default=str(default_cache_dir()),
+    parser.add_argument("--cache-dir", default=str(cache_dir_of(None)),
                         help="run cache; each numeric path gets its own sub-folder")
     parser.add_argument("--sets", type=int, default=8, help="seed sets on this machine's default numeric path")
     parser.add_argument("--other-isa-sets", type=int, default=8,

@@ -6,27 +6,20 @@ checks it the way a reader would see it. (The report is written again at session
 test's own outcome and the final wall time.)
 """
 
-import importlib.util
-
 import pytest
 
+from fixtures.options import CHROMIUM, NEEDS_BROWSER
 from fixtures.report_plugin import write_reports
-from harness.browser import check_report_in_browser, find_chromium
+from harness.browser import check_report_in_browser
 from harness.writeup import CLAIMS
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.after_claims,
-    pytest.mark.skipif(find_chromium() is None, reason="no Chromium executable: `apt-get install chromium` (or set $CHROMIUM)"),
-    pytest.mark.skipif(importlib.util.find_spec("playwright") is None,
-                       reason="the `playwright` package is missing: `pip install -e .[test]`"),
-]
+pytestmark = [*NEEDS_BROWSER, pytest.mark.after_claims]
 
 
 def test_evidence_report_opens_in_a_browser(evidence, request):
     reports = write_reports(request.config, interrupted=False)
     html = next(p for p in reports if evidence.tier in p.name or len(reports) == 1)
-    seen = check_report_in_browser(html, html.with_suffix(".png"))
+    seen = check_report_in_browser(html, html.with_suffix(".png"), CHROMIUM)
     assert seen["problems"] == [], seen["problems"]
     assert seen["claim_sections"] == [f"claim-{claim_id}" for claim_id in CLAIMS]
     assert seen["images"] >= 7  # at least the writeup's seven figures, all loaded (no problems above)

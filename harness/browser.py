@@ -8,7 +8,6 @@ off, so the check also proves the report opens offline.
 
 from __future__ import annotations
 
-import os
 import shutil
 import tempfile
 from pathlib import Path
@@ -46,14 +45,16 @@ class BrowserUnavailable(RuntimeError):
     """No Chromium executable or no playwright package: the check cannot run."""
 
 
-def find_chromium() -> str | None:
-    """The Chromium executable to drive: $CHROMIUM, else the first on PATH."""
-    if os.environ.get(CHROMIUM_ENV):
-        return os.environ[CHROMIUM_ENV]
+def find_chromium(configured: str | None) -> str | None:
+    """The Chromium executable to drive: `configured` (the caller reads ${CHROMIUM_ENV}), else the first on PATH."""
+    if configured:
+        return configured
     return next(filter(None, map(shutil.which, CHROMIUM_NAMES)), None)
 
 
-def check_report_in_browser(html_path: Path, screenshot_path: Path, full_page: bool = False) -> dict[str, Any]:
+def check_report_in_browser(
+    html_path: Path, screenshot_path: Path, executable: str | None, full_page: bool = False
+) -> dict[str, Any]:
     """Load `html_path` in headless Chromium, save a screenshot, report what loaded.
 
     Returns a JSON-safe dict: `claim_sections` (ids of the claim sections, in
@@ -61,9 +62,9 @@ def check_report_in_browser(html_path: Path, screenshot_path: Path, full_page: b
     `images_not_loaded`, `empty_svgs`, `broken_links` (in-page anchors with no
     target), `console_errors`, `page_errors`, `network_requests` (anything not
     file:/data:/about:). `problems` lists them in words; empty means the page
-    rendered cleanly. Raises `BrowserUnavailable` when it cannot run.
+    rendered cleanly. `executable` is Chromium's (`find_chromium`). Raises `BrowserUnavailable` when it
+    cannot run.
     """
-    executable = find_chromium()
     if executable is None:
         raise BrowserUnavailable("no Chromium executable found: install it with `apt-get install chromium` or set $CHROMIUM")
     try:

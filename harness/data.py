@@ -131,39 +131,34 @@ class _Batch(NamedTuple):
     labels: np.ndarray  # uint8 (n,)
 
 
-def default_cache_dir() -> Path:
-    """Where downloads and decoded arrays go: $DROPOUT_CLAIMS_CACHE, else the XDG cache."""
-    configured = os.environ.get(CACHE_ENV_VAR)
-    if configured:
-        return Path(configured).expanduser()
-    xdg_cache = os.environ.get("XDG_CACHE_HOME")
-    base = Path(xdg_cache).expanduser() if xdg_cache else Path.home() / ".cache"
-    return base / "dropout-claims"
-
-
 # --------------------------------------------------------------------------- finding the data
 
 
 def resolve_source(
-    path: str | os.PathLike[str] | None,
+    configured: Path | None,
     *,
-    cache_dir: Path | None = None,
+    origin: str = "--cifar10",
+    cache_dir: Path,
     allow_download: bool = True,
     url: str = OFFICIAL_URL,
     archive_md5: str = OFFICIAL_ARCHIVE_MD5,
 ) -> Path:
     """The archive or folder to read CIFAR-10 from.
 
-    An explicit ``path`` (the ``--cifar10`` option) beats ``$DROPOUT_CLAIMS_CIFAR10``,
-    so one run can override the environment. Without either, the archive in the cache
-    directory is used, downloaded there first when allowed. When none of this yields
-    data, one error lists every way to provide it.
+    A ``configured`` path (from the option or the variable that ``origin`` names, as
+    fixtures/options.py resolved them) must exist. Without one, the archive in
+    ``cache_dir`` is used, downloaded there first when allowed. When none of this
+    yields data, one error lists every way to provide it. Reads no environment.
     """
-    configured = path if path is not None else os.environ.get(ENV_VAR) or None
     if configured is not None:
-        return _existing_configured_path(Path(configured).expanduser(), from_option=path is not None)
+        if not configured.exists():
+            raise DatasetError(
+                f"The CIFAR-10 path given by {origin} does not exist: {configured}. Fix: set {origin} to "
+                f"the path of {ARCHIVE_NAME} or of its extracted {BATCHES_FOLDER}/ folder."
+            )
+        return configured
 
-    archive = (cache_dir if cache_dir is not None else default_cache_dir()) / ARCHIVE_NAME
+    archive = cache_dir / ARCHIVE_NAME
     if archive.is_file():
         return archive
     if not allow_download:
@@ -173,17 +168,6 @@ def resolve_source(
     except (OSError, http.client.HTTPException) as error:  # offline, refused, HTTP error, unwritable cache
         raise _no_data_error(archive, f"downloading {url} failed: {error}") from error
     return archive
-
-
-def _existing_configured_path(path: Path, *, from_option: bool) -> Path:
-    """The configured path, or an error naming where it came from so the user can fix it."""
-    if not path.exists():
-        origin = "--cifar10" if from_option else f"${ENV_VAR}"
-        raise DatasetError(
-            f"The CIFAR-10 path given by {origin} does not exist: {path}. Fix: set {origin} to "
-            f"the path of {ARCHIVE_NAME} or of its extracted {BATCHES_FOLDER}/ folder."
-        )
-    return path
 
 
 def _no_data_error(archive: Path, why: str) -> DatasetError:
@@ -238,6 +222,7 @@ def load_cifar10(
     never silently ignored. One process decodes at a time; others wait for it.
     ``expected_digests=None`` skips verification and caching (there is no trusted
     key before decoding); it is meant for tests that generate their own data.
+    ``cache_dir=None`` caches nothing: the source is decoded and verified on every load.
     """
     source = Path(source)
     if expected_digests is None:
@@ -245,9 +230,12 @@ def load_cifar10(
         return _assemble(batches, _batch_digests(batches), f"{source}")
 
     expected = _complete_expectation(expected_digests)
-    cache_root = cache_dir if cache_dir is not None else default_cache_dir()
-    cache_file = cache_root / f"cifar10-{_dataset_digest(expected)}.npz"
-    with exclusive(cache_root / "locks" / f"{cache_file.stem}.lock", "decoding CIFAR-10", _FIX_CACHE):
+    if cache_dir is None:  # nowhere to keep the decoded arrays: read and verify every time
+        batches = _read_batches(source)
+        _check_digests(_batch_digests(batches), expected, source)
+        return _assemble(batches, expected, f"{source} (decoded and verified)")
+    cache_file = cache_dir / f"cifar10-{_dataset_digest(expected)}.npz"
+    with exclusive(cache_dir / "locks" / f"{cache_file.stem}.lock", "decoding CIFAR-10", _FIX_CACHE):
         fingerprint = _fingerprint(source)
         known = fingerprint in _known_sources(cache_file)
         batches = _load_cached_batches(cache_file, expected) if known else None

@@ -41,6 +41,9 @@ class Evidence:
     probes: Probes
     cache_key: str
     probe_seconds: float
+    # The first seed's initial kernel of each layer, flattened in pairs (2, -1): the writeup's figure of
+    # initial weights, drawn by the same initialiser as training (gather.py), not redrawn by the report.
+    initial_kernels: tuple[np.ndarray, ...] = ()
 
     @property
     def tier(self) -> str:

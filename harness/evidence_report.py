@@ -6,7 +6,9 @@ not), the writeup's figures reproduced from the summaries; provenance.py adds wh
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -14,13 +16,12 @@ import jax
 import numpy as np
 from matplotlib.figure import Figure
 
-from harness import compare, figures, provenance, stats, writeup
+from harness import compare, figures, report, stats, writeup
 from harness.claim_check import ClaimCheck
 from harness.config import WRITEUP_SEED
 from harness.data import LABEL_NAMES
 from harness.evidence import Evidence
 from harness.summaries import hist_edges
-from harness.train import init_states
 
 # Values drawn for the input histograms: enough for a smooth 20-bin histogram.
 HISTOGRAM_SAMPLE = 200_000
@@ -34,12 +35,14 @@ def assemble(
     collected: list[str],
     outcomes: dict[str, tuple[str, str]],
     interrupted: bool,
-    session_seconds: float,
+    provenance: dict[str, Any],
     reference_dir: Path = compare.REFERENCE_DIR,
     interruption: str = "",
 ) -> tuple[dict[str, Any], dict[str, Figure]]:
-    """(evidence dict as documented in report.py, figures by name). With a reference evidence of the run's
-    protocol in `reference_dir`, the dict says what changed since it (`compare.reference_section`)."""
+    """(evidence dict as documented in report.py, figures by name). `provenance` is where the numbers came
+    from (provenance.py asks git and the libraries; this module asks nothing outside the evidence). With a
+    reference evidence of the run's protocol in `reference_dir`, the dict says what changed since it
+    (`compare.reference_section`)."""
     figs: dict[str, Figure] = {}
     claims = []
     for claim_id in writeup.CLAIMS:  # every claim of the writeup, run or not
@@ -48,25 +51,20 @@ def assemble(
         not_run = ended if claim_id in collected else "not selected in this session"
         outcome, reason = outcomes.get(claim_id, ("not run", not_run))
         claim = writeup.CLAIMS[claim_id]
-        own = dict(check.figures) if check else {}
-        figs |= own
-        claims.append({
-            "id": claim_id,
-            "title": claim.title,
-            "quote": claim.quote,
-            "operationalisation": check.operationalisation if check else "",
-            "outcome": outcome,
-            "verdict": check.overall if check else None,
-            "reason": reason,
-            "hypotheses": hypothesis_rows(check) if check else [],
-            "exact": check.exact[1] if check and check.exact else "",
-            "reported_vs_reproduced": check.reported if check else [],
-            "figures": (check.writeup_figures + list(own)) if check else [],
-            "details": check.details if check else {},
-        })
+        row = ClaimRow(id=claim_id, title=claim.title, quote=claim.quote, outcome=outcome, reason=reason)
+        if check is not None:
+            own = dict(check.figures)
+            figs |= own
+            row = dataclasses.replace(
+                row, operationalisation=check.operationalisation, verdict=check.overall,
+                hypotheses=hypothesis_rows(check), exact=check.exact[1] if check.exact else "",
+                reported_vs_reproduced=list(check.reported), figures=check.writeup_figures + list(own),
+                details=check.details,
+            )
+        claims.append(row)
     writeup_figures = reproduce_writeup_figures(evidence) if evidence is not None else {}
     figs |= writeup_figures
-    sizes = {group: sum(1 for c in claims for h in c["hypotheses"] if h["family"] == group)
+    sizes = {group: sum(1 for c in claims for h in c.hypotheses if h.family == group)
              for group in ("primary", "secondary")}
     reduced = bool(evidence is not None and evidence.config.tier.is_reduced())
     facts = {
@@ -77,31 +75,62 @@ def assemble(
         "reduced": reduced,
         # Claims merely not selected are listed as "not run" and flagged by the report's
         # banner; "interrupted" is reserved for a session that stopped before its end.
-        "interrupted": interrupted or any(c["outcome"] == "not run" and c["id"] in collected for c in claims),
+        "interrupted": interrupted or any(c.outcome == "not run" and c.id in collected for c in claims),
         "protocol": evidence.config.as_dict() if evidence else {},
         "seeds": list(evidence.runs.seeds) if evidence else [],
         "family": {"size": sizes["primary"], "secondary_size": sizes["secondary"], "alpha": stats.ALPHA,
                    "correction": "Holm"},
         "claims": claims,
         "writeup_figures": list(writeup_figures),
-        "provenance": provenance.of(evidence, session_seconds) | ({"interrupted": interruption} if interruption else {}),
+        "provenance": provenance | ({"interrupted": interruption} if interruption else {}),
     }
-    facts["changes_since_reference"] = compare.reference_section(facts, reference_dir)
+    facts["changes_since_reference"] = compare.reference_section(report.json_safe(facts), reference_dir)
     return facts, figs
 
 
-def hypothesis_rows(check: ClaimCheck) -> list[dict[str, Any]]:
-    """One row per hypothesis: the decided verdict, its family, which sign supports the claim, its smoke stability."""
+@dataclass(frozen=True)
+class HypothesisRow:
+    """One hypothesis in the report: its decided verdict, its family, which sign supports the claim, and its
+    smoke stability. In the JSON, flat: the verdict's fields (`stats.Verdict.as_dict`) and these."""
+
+    verdict: stats.Verdict
+    family: str  # "primary" (decides the claim) or "secondary"
+    supports_if: str  # SUPPORTS_IF, for the test's direction
+    pinned: str | None  # the smoke verdict the calibration pins (fixtures/smoke_expectations.json), or None
+    stability: str  # how often the calibration saw each verdict, in words
+
+    def as_dict(self) -> dict[str, Any]:
+        return self.verdict.as_dict() | {"family": self.family, "supports_if": self.supports_if,
+                                         "pinned": self.pinned, "stability": self.stability}
+
+
+@dataclass(frozen=True)
+class ClaimRow:
+    """One claim of the writeup in the report, run or not (report.py documents the JSON it becomes)."""
+
+    id: str
+    title: str
+    quote: str  # the writeup's words
+    outcome: str  # the test's: passed, failed, xfailed, xpassed, error, skipped, or "not run"
+    reason: str  # plain language, for failures and xfails
+    operationalisation: str = ""  # the test's docstring
+    verdict: str | None = None  # SUPPORTED, REFUTED, INCONCLUSIVE; None when it was not decided
+    hypotheses: list[HypothesisRow] = field(default_factory=list)
+    exact: str = ""  # a claim decided exactly (no statistics), in words
+    reported_vs_reproduced: list[writeup.ReportedNumber] = field(default_factory=list)
+    figures: list[str] = field(default_factory=list)  # names in the figures dict
+    details: dict[str, Any] = field(default_factory=dict)  # free-form: scalars, dicts, lists of dicts
+
+
+def hypothesis_rows(check: ClaimCheck) -> list[HypothesisRow]:
+    """The claim's hypotheses, primary family first."""
     rows = []
     for group, verdicts in (("primary", check.decided.primary), ("secondary", check.decided.secondary)):
         for v in verdicts:
             expectation = check.expectations.by_hypothesis.get(v.result.hypothesis)
-            rows.append(v.as_dict() | {
-                "family": group,
-                "supports_if": SUPPORTS_IF[v.result.alternative],
-                "pinned": expectation.pinned if expectation else None,
-                "stability": check.stability(v.result.hypothesis),
-            })
+            rows.append(HypothesisRow(v, group, SUPPORTS_IF[v.result.alternative],
+                                      expectation.pinned if expectation else None,
+                                      check.stability(v.result.hypothesis)))
     return rows
 
 
@@ -117,8 +146,6 @@ def reproduce_writeup_figures(ev: Evidence) -> dict[str, Figure]:
     # The same pixels before and after normalisation (both splits are (N, 3072)).
     sample = np.random.default_rng(0).choice(raw.size, HISTOGRAM_SAMPLE, replace=False)
     normalised = np.asarray(ev.data.dataset.train_x).ravel()[sample]
-    initial = init_states(cfg, runs.seeds[:1], num_train=8).params
-    kernels = [np.asarray(initial[f"Dense_{l}"]["kernel"]).reshape(2, -1) for l in range(len(cfg.widths))]
     points = {
         f"{variant} {split}": {e: a for e, a in accs.items() if e <= cfg.tier.epochs}
         for variant, splits in writeup.ACCURACY.items()
@@ -127,7 +154,7 @@ def reproduce_writeup_figures(ev: Evidence) -> dict[str, Figure]:
     return {
         "sample_images": figures.sample_images(raw[pick], ev.data.raw_train_labels[pick], LABEL_NAMES),
         "input_histograms": figures.input_histograms(raw.ravel()[sample], normalised),
-        "initial_weights": figures.initial_weights(kernels),
+        "initial_weights": figures.initial_weights(ev.initial_kernels),
         "accuracy_curves": figures.accuracy_curves(
             runs.curves["train_accuracy"], runs.curves["test_accuracy"], points
         ),

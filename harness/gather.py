@@ -6,12 +6,15 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
+
 from harness import probes
 from harness.config import RunConfig
 from harness.data import Cifar10
 from harness.evidence import Evidence
 from harness.input_pipeline import prepare
 from harness.runs import get_runs
+from harness.train import init_states
 
 
 def gather(
@@ -22,9 +25,17 @@ def gather(
     retrain: bool = False,
     progress: Callable[[int], None] | None = None,
 ) -> Evidence:
-    """The tier's data, its runs (cached or trained) and the probes measured on them."""
+    """The tier's data, its runs (cached or trained), the probes measured on them and the first seed's
+    initial weights."""
     data = prepare(cifar, config)
     run_set, key = get_runs(config, data, cache_dir=cache_dir, retrain=retrain, progress=progress)
     start = time.perf_counter()
     measured = probes.measure(run_set, data.dataset)
-    return Evidence(config, data, run_set, measured, key, time.perf_counter() - start)
+    probe_seconds = time.perf_counter() - start
+    return Evidence(config, data, run_set, measured, key, probe_seconds, initial_kernels(config, run_set.seeds[0]))
+
+
+def initial_kernels(config: RunConfig, seed: int) -> tuple[np.ndarray, ...]:
+    """The kernels `seed` starts training from, one per layer, as (2, -1) arrays for the figure."""
+    params = init_states(config, (seed,), num_train=8).params  # num_train only sizes the data shuffle
+    return tuple(np.asarray(params[f"Dense_{layer}"]["kernel"]).reshape(2, -1) for layer in range(len(config.widths)))

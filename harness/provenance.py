@@ -8,7 +8,6 @@ the evidence alone.
 from __future__ import annotations
 
 import importlib.metadata
-import os
 import platform
 import subprocess
 import sys
@@ -24,9 +23,13 @@ COMMIT_ENV_VAR = "DROPOUT_CLAIMS_COMMIT"
 LIBRARIES = ("jax", "jaxlib", "flax", "optax", "numpy", "scipy", "matplotlib", "jinja2", "pytest")
 
 
-def of(ev: Evidence | None, session_seconds: float) -> dict[str, Any]:
-    """Where a report's numbers came from: code, libraries, devices, data, cache keys and wall times."""
-    commit, dirty = _git_state()
+def of(ev: Evidence | None, session_seconds: float, *, told_commit: str | None = None) -> dict[str, Any]:
+    """Where a report's numbers came from: code, libraries, devices, data, cache keys and wall times.
+
+    `told_commit` names the commit of a tree copied to another machine (its .git may be absent or stale:
+    the GPU machine's was); it wins over asking git. The settings read it from ${COMMIT_ENV_VAR}.
+    """
+    commit, dirty = _git_state(told_commit)
     facts: dict[str, Any] = {
         "commit": commit,
         "dirty": dirty,
@@ -59,12 +62,10 @@ def of(ev: Evidence | None, session_seconds: float) -> dict[str, Any]:
     return facts
 
 
-def _git_state() -> tuple[str, bool]:
-    """(commit, dirty). A caller that copied the tree elsewhere names the commit it sent in
-    $DROPOUT_CLAIMS_COMMIT, which wins: the copy's .git may be absent or stale (the GPU machine's was)."""
-    told = os.environ.get(COMMIT_ENV_VAR)
-    if told:
-        return f"{told} (from ${COMMIT_ENV_VAR})", False
+def _git_state(told_commit: str | None) -> tuple[str, bool]:
+    """(commit, dirty): the commit the caller was told, else git's."""
+    if told_commit:
+        return f"{told_commit} (from ${COMMIT_ENV_VAR})", False
 
     def git(*args: str) -> str:
         return subprocess.run(["git", *args], cwd=REPOSITORY, capture_output=True, text=True, check=True).stdout.strip()

@@ -17,13 +17,13 @@ null in the JSON and "—" in the page):
       "interrupted": bool,                 # the run stopped before every claim ran
       "protocol": dict, "seeds": [int],
       "family": {"size": int, "alpha": 0.05, "correction": "Holm"},
-      "claims": [{
+      "claims": [{                           # evidence_report.ClaimRow
           "id": "C1", "title": str, "quote": str,   # quote: the writeup's words
           "operationalisation": str,                # the test's docstring, shown pre-formatted
           "outcome": "passed" | "failed" | "xfailed" | "xpassed" | "error" | "skipped" | "not run",
           "verdict": "SUPPORTED" | "REFUTED" | "INCONCLUSIVE" | None,
           "reason": str,                            # plain language, for failures/xfails; "" otherwise
-          "hypotheses": [{                          # stats.Verdict.as_dict() plus nothing else needed
+          "hypotheses": [{                          # evidence_report.HypothesisRow: stats.Verdict.as_dict() plus
               "hypothesis": "C4.layer2.end", "statement": str, "test": str, "n": int,
               "effect": float, "ci_low": float, "ci_high": float, "unit": str, "kind": str,
               "p_value": float, "p_adjusted": float, "p_opposite": float,
@@ -123,11 +123,14 @@ def _embed(figures: Mapping[str, Figure]) -> dict[str, dict[str, Any]]:
 def json_safe(value: Any) -> Any:
     """A copy of `value` that `json.dumps(..., allow_nan=False)` accepts: numpy
     scalars and arrays become Python numbers and lists, NaN/inf become None,
-    tuples become lists, dataclasses and Paths are converted, keys become str."""
+    tuples become lists, dataclasses (through their own `as_dict` where they have one) and Paths are
+    converted, keys become str."""
     if isinstance(value, Mapping):
         return {str(k): json_safe(v) for k, v in value.items()}
+    if hasattr(value, "as_dict") and not isinstance(value, type):
+        return json_safe(value.as_dict())
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return json_safe(dataclasses.asdict(value))
+        return {field.name: json_safe(getattr(value, field.name)) for field in dataclasses.fields(value)}
     if isinstance(value, np.ndarray):
         return json_safe(value.tolist())
     if isinstance(value, (list, tuple)):

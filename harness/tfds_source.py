@@ -42,8 +42,11 @@ def load_tfds_cifar10(
     data_dir: str | os.PathLike[str] | None = None,
     expected_digests: Mapping[str, str] | None = data.CONTENT_DIGESTS,
 ) -> data.Cifar10:
-    """CIFAR-10 from the prepared TFDS copy in `data_dir` (else $TFDS_DATA_DIR, else TFDS's default folder),
-    in the official order and verified against `expected_digests` (None: not verified, for generated data)."""
+    """CIFAR-10 from the prepared TFDS copy in `data_dir` (None: TFDS's own default folder), in the official
+    order and verified against `expected_digests` (None: not verified, for generated data).
+
+    fixtures/options.py resolves `data_dir` from --tfds-data-dir or $TFDS_DATA_DIR; this reads no environment.
+    """
     try:
         import tensorflow_datasets as tfds
     except ImportError as error:
@@ -51,8 +54,7 @@ def load_tfds_cifar10(
             f"Reading CIFAR-10 through tensorflow-datasets needs the package ({error}). "
             "Fix: pip install -e '.[tfds]', or read the official archive instead (--cifar10=PATH)."
         ) from error
-    configured = data_dir if data_dir is not None else os.environ.get(DATA_DIR_ENV_VAR) or None
-    builder = tfds.builder(DATASET, data_dir=None if configured is None else os.fspath(configured))
+    builder = tfds.builder(DATASET, data_dir=None if data_dir is None else os.fspath(data_dir))
     where = f"{builder.data_dir}"
     if not builder.is_prepared():
         raise data.DatasetError(f"No prepared TFDS {DATASET} found at {where}. {_FIX}")

@@ -32,6 +32,7 @@ import dataclasses
 import inspect
 import os
 import time
+from pathlib import Path
 
 import jax
 import numpy as np
@@ -39,9 +40,10 @@ import pytest
 from scipy import stats as st
 
 from claims.family import claim_modules
+from fixtures.options import cache_dir_of
 from harness import probes, stats
 from harness.config import SMOKE, VARIANTS, WRITEUP, RunConfig
-from harness.data import ENV_VAR, load_cifar10, resolve_source
+from harness.data import ENV_VAR, load_cifar10
 from harness.evidence import Evidence, Probes
 from harness.input_pipeline import prepare
 from harness.run_set import RunSet
@@ -111,7 +113,7 @@ def _realisation(ev: Evidence, r: int) -> Evidence:
 @pytest.fixture(scope="module")
 def a_vs_b() -> Evidence:
     start = time.perf_counter()
-    cifar = load_cifar10(resolve_source(None, allow_download=False))
+    cifar = load_cifar10(Path(os.environ[ENV_VAR]), cache_dir=cache_dir_of(None))
     config = RunConfig(
         # Rates 0: the "dropout" slot holds baselines too, so nothing may read real dropout rates into it.
         protocol=dataclasses.replace(WRITEUP, dropout_rates=(0.0,) * 4),

@@ -28,30 +28,21 @@ from fixtures.fake_cifar import (
     write_fake_archive,
     write_fake_folder,
 )
+from fixtures.options import cache_dir_of, configured_cifar10
 from harness import data, input_pipeline
 from harness.data import (
     ARCHIVE_NAME,
     CACHE_ENV_VAR,
     ENV_VAR,
     DatasetError,
-    default_cache_dir,
     load_cifar10,
     resolve_source,
 )
 from harness.input_pipeline import normalise, stratified_subset
 
-# The real data variable is read once, before the autouse fixture below clears it
-# for the tests that must not see it.
 REAL_CIFAR10 = os.environ.get(ENV_VAR)
 IMAGES_PER_BATCH = 20
 NO_DATA_ADVICE = f"set --cifar10=PATH or {ENV_VAR}=PATH"
-
-
-@pytest.fixture(autouse=True)
-def isolated_environment(tmp_path, monkeypatch):
-    """No test may see the user's data path or write into the user's cache."""
-    monkeypatch.delenv(ENV_VAR, raising=False)
-    monkeypatch.setenv(CACHE_ENV_VAR, str(tmp_path / "default-cache"))
 
 
 @pytest.fixture
@@ -303,37 +294,33 @@ def test_unwritable_cache_warns_and_still_loads(tmp_path, fake):
     assert_matches_fake(loaded, fake)
 
 
-def test_default_cache_dir_follows_the_environment(tmp_path, monkeypatch):
-    monkeypatch.setenv(CACHE_ENV_VAR, str(tmp_path / "mine"))
-    assert default_cache_dir() == tmp_path / "mine"
-    monkeypatch.delenv(CACHE_ENV_VAR)
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
-    assert default_cache_dir() == tmp_path / "xdg" / "dropout-claims"
-    monkeypatch.delenv("XDG_CACHE_HOME")
-    assert default_cache_dir() == Path.home() / ".cache" / "dropout-claims"
+def test_the_cache_folder_is_the_option_else_the_environment(tmp_path):
+    """fixtures/options.py resolves it once; the harness is handed the folder and reads no environment."""
+    environ = {CACHE_ENV_VAR: str(tmp_path / "mine"), "XDG_CACHE_HOME": str(tmp_path / "xdg")}
+    assert cache_dir_of(str(tmp_path / "option"), environ) == tmp_path / "option"
+    assert cache_dir_of(None, environ) == tmp_path / "mine"
+    assert cache_dir_of(None, {"XDG_CACHE_HOME": str(tmp_path / "xdg")}) == tmp_path / "xdg" / "dropout-claims"
+    assert cache_dir_of(None, {}) == Path.home() / ".cache" / "dropout-claims"
 
 
 # --------------------------------------------------------------------------- resolve_source
 
 
-def test_option_beats_environment_variable(tmp_path, monkeypatch):
+def test_option_beats_environment_variable(tmp_path):
     from_option, from_env = tmp_path / "option.tar.gz", tmp_path / "env.tar.gz"
-    from_option.touch()
-    from_env.touch()
-    monkeypatch.setenv(ENV_VAR, str(from_env))
-    assert resolve_source(from_option, allow_download=False) == from_option
-    assert resolve_source(None, allow_download=False) == from_env
+    environ = {ENV_VAR: str(from_env)}
+    assert configured_cifar10(str(from_option), environ) == (from_option, "--cifar10")
+    assert configured_cifar10(None, environ) == (from_env, f"${ENV_VAR}")
+    assert configured_cifar10(None, {}) == (None, "")
 
 
-@pytest.mark.parametrize("given_by", ["option", "env"])
-def test_configured_path_that_does_not_exist_is_named(tmp_path, monkeypatch, given_by):
+@pytest.mark.parametrize("origin", ["--cifar10", f"${ENV_VAR}"])
+def test_configured_path_that_does_not_exist_is_named(tmp_path, cache_dir, origin):
     missing = tmp_path / "nowhere" / ARCHIVE_NAME
-    if given_by == "env":
-        monkeypatch.setenv(ENV_VAR, str(missing))
     with pytest.raises(DatasetError, match="does not exist") as caught:
-        resolve_source(missing if given_by == "option" else None, allow_download=False)
+        resolve_source(missing, origin=origin, cache_dir=cache_dir, allow_download=False)
     assert str(missing) in str(caught.value)
-    assert ("--cifar10" if given_by == "option" else ENV_VAR) in str(caught.value)
+    assert origin in str(caught.value)
 
 
 def test_archive_already_in_cache_is_used(cache_dir):
@@ -486,11 +473,10 @@ def test_normalise_leaves_its_inputs_alone_and_refuses_unknown_modes(splits):
 # --------------------------------------------------------------------------- the real data
 
 
-def test_real_cifar10_archive(tmp_path, monkeypatch):
+def test_real_cifar10_archive(tmp_path):
     if not REAL_CIFAR10:
         pytest.skip(f"set {ENV_VAR} to the real cifar-10-python.tar.gz (or its folder) to check the real data")
-    monkeypatch.setenv(ENV_VAR, REAL_CIFAR10)
-    loaded = load_cifar10(resolve_source(None, allow_download=False), cache_dir=tmp_path)
+    loaded = load_cifar10(Path(REAL_CIFAR10), cache_dir=tmp_path)
     assert loaded.train_images.shape == (50_000, 3072) and loaded.test_images.shape == (10_000, 3072)
     np.testing.assert_array_equal(np.bincount(loaded.train_labels, minlength=10), [5000] * 10)
     np.testing.assert_array_equal(np.bincount(loaded.test_labels, minlength=10), [1000] * 10)

@@ -12,17 +12,19 @@ from harness import figures, provenance, report
 from harness.evidence_report import assemble
 from harness.writeup import CLAIMS
 
+PROVENANCE = provenance.of(None, session_seconds=1.0)  # where a session without evidence came from
+
 
 def test_every_claim_is_listed_and_the_missing_ones_are_marked_not_run(tmp_path):
     evidence, figures = assemble(
         tier="smoke", evidence=None, checks={}, collected=["C0", "C1"],
-        outcomes={"C0": ("error", "CIFAR-10 not found: set --cifar10")}, interrupted=True, session_seconds=1.0,
+        outcomes={"C0": ("error", "CIFAR-10 not found: set --cifar10")}, interrupted=True, provenance=PROVENANCE,
     )
-    by_id = {c["id"]: c for c in evidence["claims"]}
+    by_id = {c.id: c for c in evidence["claims"]}
     assert list(by_id) == list(CLAIMS)
-    assert by_id["C0"]["outcome"] == "error" and "--cifar10" in by_id["C0"]["reason"]
-    assert by_id["C1"]["outcome"] == "not run" and "ended before" in by_id["C1"]["reason"]
-    assert by_id["C2"]["outcome"] == "not run" and "not selected" in by_id["C2"]["reason"]
+    assert by_id["C0"].outcome == "error" and "--cifar10" in by_id["C0"].reason
+    assert by_id["C1"].outcome == "not run" and "ended before" in by_id["C1"].reason
+    assert by_id["C2"].outcome == "not run" and "not selected" in by_id["C2"].reason
     assert evidence["interrupted"] and figures == {}
 
     html, js = tmp_path / "evidence.html", tmp_path / "evidence.json"
@@ -35,7 +37,7 @@ def test_writing_twice_embeds_the_same_figures(tmp_path):
     """The session writes the report for the browser check and again at the end, from the same figures."""
 
     evidence, _ = assemble(tier="smoke", evidence=None, checks={}, collected=[], outcomes={},
-                           interrupted=False, session_seconds=1.0)
+                           interrupted=False, provenance=PROVENANCE)
     figs = {"dots": figures.paired_dots(np.array([[0.5, 0.6, 0.55], [0.6, 0.65, 0.6]]), "accuracy", "paired")}
     first, second = tmp_path / "a.html", tmp_path / "b.html"
     report.write_report(evidence, figs, first, tmp_path / "a.json")
@@ -50,9 +52,7 @@ def _embedded_image(html_path):
     return np.asarray(Image.open(io.BytesIO(base64.b64decode(uri))).convert("L"), dtype=float)
 
 
-def test_a_commit_named_by_the_caller_wins_over_a_copied_trees_git(monkeypatch):
+def test_a_commit_named_by_the_caller_wins_over_a_copied_trees_git():
     """scripts/gpu_full_tier.sh on a machine that got a copy of the tree: its .git may be stale."""
-    monkeypatch.setenv(provenance.COMMIT_ENV_VAR, "abc123")
-    assert provenance._git_state() == ("abc123 (from $DROPOUT_CLAIMS_COMMIT)", False)
-    monkeypatch.delenv(provenance.COMMIT_ENV_VAR)
-    assert provenance._git_state()[0] != "abc123 (from $DROPOUT_CLAIMS_COMMIT)"
+    assert provenance.of(None, 1.0, told_commit="abc123")["commit"] == "abc123 (from $DROPOUT_CLAIMS_COMMIT)"
+    assert provenance.of(None, 1.0)["commit"] != "abc123 (from $DROPOUT_CLAIMS_COMMIT)"

@@ -7,22 +7,14 @@ package is found. The real claims run calls the same
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
-import pytest
 from test_report import write_synthetic_report
 
-from harness.browser import check_report_in_browser, find_chromium
+from fixtures.options import CHROMIUM, NEEDS_BROWSER
+from harness.browser import check_report_in_browser
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(find_chromium() is None, reason="no Chromium executable: `apt-get install chromium` (or set $CHROMIUM)"),
-    pytest.mark.skipif(
-        importlib.util.find_spec("playwright") is None,
-        reason="the `playwright` package is missing: `pip install playwright` (no `playwright install` needed)",
-    ),
-]
+pytestmark = NEEDS_BROWSER
 
 
 def screenshot_path(directory: Path) -> Path:
@@ -32,7 +24,7 @@ def screenshot_path(directory: Path) -> Path:
 
 def test_report_renders_in_headless_chromium(tmp_path: Path) -> None:
     evidence, html_path, _ = write_synthetic_report(tmp_path)
-    seen = check_report_in_browser(html_path, screenshot_path(tmp_path))
+    seen = check_report_in_browser(html_path, screenshot_path(tmp_path), CHROMIUM)
     assert seen["problems"] == []
     assert seen["claim_sections"] == [f"claim-{claim['id']}" for claim in evidence["claims"]]
     assert seen["images"] > 0  # every one of them loaded: no "images not loaded" problem above

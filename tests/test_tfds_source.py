@@ -69,14 +69,6 @@ def test_the_tfds_copy_reads_as_the_official_files_do(prepared):
     assert "tensorflow-datasets cifar10 3.0.2 (array_record)" in from_tfds.read_from
 
 
-def test_the_data_dir_comes_from_tfds_data_dir_when_not_given(prepared, monkeypatch):
-    fake, root = prepared
-    monkeypatch.setenv("TFDS_DATA_DIR", str(root / "tfds"))
-    assert load_tfds_cifar10(None, expected_digests=fake.digests).digest == data.load_cifar10(
-        root / "official", expected_digests=None
-    ).digest
-
-
 def test_other_pixels_than_the_official_ones_are_refused(prepared):
     fake, root = prepared
     wrong = dict(fake.digests, data_batch_3="0" * 64)
@@ -102,13 +94,18 @@ def test_a_tfrecord_copy_is_refused_with_the_command_that_prepares_an_array_reco
         load_tfds_cifar10(tmp_path)
 
 
-def test_the_claims_run_reads_it_with_source_tfds(prepared, pytester):
-    """--source=tfds --tfds-data-dir=DIR reaches this loader: the fake's pixels fail the official digests."""
+@pytest.mark.parametrize("given_by", ["option", "environment"])
+def test_the_claims_run_reads_it_with_source_tfds(prepared, pytester, monkeypatch, given_by):
+    """--source=tfds with --tfds-data-dir=DIR (else $TFDS_DATA_DIR) reaches this loader: the fake's pixels
+    fail the official digests."""
     _, root = prepared
     pytester.makeconftest('pytest_plugins = ["fixtures.options", "fixtures.session"]')
     pytester.makepyfile(test_reads_tfds="def test_reads_tfds(cifar10):\n    pass\n")
+    where = [f"--tfds-data-dir={root / 'tfds'}"] if given_by == "option" else []
+    if given_by == "environment":
+        monkeypatch.setenv("TFDS_DATA_DIR", str(root / "tfds"))
     result = pytester.runpytest("-p", "no:cacheprovider", f"--cache-dir={pytester.path / 'cache'}", "--source=tfds",
-                                f"--tfds-data-dir={root / 'tfds'}")
+                                *where)
     assert result.ret != pytest.ExitCode.OK
     result.stdout.fnmatch_lines([
         "*data_batch_1 read from tensorflow-datasets cifar10 3.0.2 (array_record)*Fix: point --tfds-data-dir*"
