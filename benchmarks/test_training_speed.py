@@ -105,7 +105,7 @@ def writeup_run_seconds(
 
     def call(num_epochs: int) -> tuple[float, float, list]:
         start = time.time()
-        _, _, history = train_one_run(model, seed, *data, epochs=num_epochs)
+        _, _, history = train_one_run(model, seed, data.train_x, data.train_y, data.test_x, data.test_y, epochs=num_epochs)
         end = time.time()
         compiling = clock.within(start, end)
         return end - start - compiling, compiling, history
@@ -133,7 +133,7 @@ def test_harness_vs_writeup_loop(benchmark, data):
         models = {"baseline": MLPDropout(rates=(0.0,) * 4), "dropout": MLPDropout(rates=WRITEUP_DROPOUT_RATES)}
         warm_start = time.time()
         for model in models.values():
-            train_one_run(model, seeds[0], *data, epochs=1)
+            train_one_run(model, seeds[0], data.train_x, data.train_y, data.test_x, data.test_y, epochs=1)
         writeup_warmup_compile = clock.within(warm_start, time.time())
         writeup = {
             name: writeup_run_seconds(model, seeds[0], data, SIZES.writeup_epochs, clock)

@@ -15,7 +15,7 @@ import importlib
 from types import ModuleType
 
 from harness import stats
-from harness.claim_check import Decided
+from harness.stats import Decided
 
 # In the writeup's order; the report lists the claims in this order too.
 CLAIM_MODULES: tuple[str, ...] = (

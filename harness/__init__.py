@@ -3,7 +3,7 @@
 The flow, one module per step:
 
     data.py             CIFAR-10 on disk -> verified uint8 arrays (all the file I/O)
-    config.py           protocols and tiers as plain data
+    config.py           protocols, tiers and the multiverse's conditions as plain data
     input_pipeline.py   the tier's subset of the arrays, normalised, on device (pure transforms)
     models.py           the writeup's baseline and dropout MLPs
     run_set.py          the types training takes and gives: data, state, run layout, run set
@@ -19,6 +19,8 @@ The flow, one module per step:
     evidence_report.py  what goes into the report (provenance.py: where it came from); report.py renders it;
                         browser.py checks it
     compare.py          what changed between two evidence files (and since reports/reference/)
+    multiverse.py       every claim under many conditions, trained as one program, shown as one matrix
+                        (distributed.py: the runs shared out over several processes or hosts)
 
 writeup_loop.py transcribes the writeup's own training loop: the oracle the
 trainer is tested against and the baseline it is benchmarked against.
@@ -31,10 +33,10 @@ source and fails when it is stale or deeper than 5.
 
     0  atomic  browser  config  stats  summaries
     1  data  figures  report  run_set  stability  writeup
-    2  cache  compare  input_pipeline  models  tfds_source  writeup_loop
+    2  cache  compare  distributed  input_pipeline  models  tfds_source  writeup_loop
     3  evidence  train
     4  claim_check  probes  provenance  runs
-    5  evidence_report  gather
+    5  evidence_report  gather  multiverse
 """
 
 from pathlib import Path

@@ -127,3 +127,68 @@ class RunConfig:
             sort_keys=True,
         )
         return hashlib.sha256(payload.encode()).hexdigest()
+
+
+# --------------------------------------------------------------------------- the multiverse (harness/multiverse.py)
+
+
+@dataclass(frozen=True)
+class Condition:
+    """One cell of the multiverse: the claims decided under another protocol, dropout rates or training length.
+
+    `rate_scale` multiplies the writeup's dropout rates (0: the negative control, where the "dropout" model is
+    the baseline under another name); `epoch_fraction` of the tier's epochs is where the claims are read.
+    """
+
+    protocol: str = "writeup"
+    rate_scale: float = 1.0
+    epoch_fraction: float = 1.0
+
+    def __post_init__(self) -> None:
+        if self.protocol not in PROTOCOLS:
+            raise ValueError(f"unknown protocol {self.protocol!r}: choose one of {sorted(PROTOCOLS)}")
+        rates = PROTOCOLS[self.protocol].dropout_rates
+        if not (self.rate_scale >= 0 and max(rates) * self.rate_scale < 1):
+            raise ValueError(f"rate_scale {self.rate_scale:g} must be >= 0 and keep every dropout rate below 1 "
+                             f"(the writeup's largest is {max(rates):g})")
+        if not 0 < self.epoch_fraction <= 1:
+            raise ValueError(f"epoch_fraction must be in (0, 1], got {self.epoch_fraction:g}")
+
+    @property
+    def name(self) -> str:
+        return f"{self.protocol} · rates ×{self.rate_scale:g} · {self.epoch_fraction:g} of the epochs"
+
+    @property
+    def is_primary(self) -> bool:
+        """The writeup's own condition: the pre-registered verdicts that the tiers assert."""
+        return self.protocol == WRITEUP.name and self.rate_scale == 1 and self.epoch_fraction == 1
+
+    @property
+    def is_control(self) -> bool:
+        """Rates 0: any SUPPORTED difference between the two "variants" is a false positive of the pipeline."""
+        return self.rate_scale == 0
+
+    def epochs(self, tier: Tier) -> int:
+        return max(1, round(tier.epochs * self.epoch_fraction))
+
+    def run_config(self, tier: Tier, widths: tuple[int, ...] = HIDDEN_WIDTHS) -> RunConfig:
+        """The configuration this condition's runs would have trained alone (the claims read it)."""
+        base = PROTOCOLS[self.protocol]
+        rates = tuple(round(rate * self.rate_scale, 6) for rate in base.dropout_rates)
+        return RunConfig(protocol=dataclasses.replace(base, dropout_rates=rates),
+                         tier=dataclasses.replace(tier, epochs=self.epochs(tier)), widths=widths)
+
+
+def multiverse(
+    protocols: tuple[str, ...] = (WRITEUP.name, CORRECTED.name),
+    rate_scales: tuple[float, ...] = (0.0, 0.5, 1.0, 1.5),
+    epoch_fractions: tuple[float, ...] = (0.25, 0.5, 1.0),
+) -> tuple[Condition, ...]:
+    """Every combination, protocol-major (the report's columns in this order)."""
+    return tuple(Condition(p, r, f) for p in protocols for r in rate_scales for f in epoch_fractions)
+
+
+# The default: 2 protocols x 4 rate scales (0: the negative control) x 3 training lengths.
+MULTIVERSE: tuple[Condition, ...] = multiverse()
+# The machinery's own check in every `pytest` (tests/test_multiverse.py): the primary condition and its control.
+TINY_MULTIVERSE: tuple[Condition, ...] = (Condition(), Condition(rate_scale=0.0))

@@ -8,12 +8,15 @@ Results are numpy arrays with a leading (variants, seeds) or (seeds,) shape.
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
+
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 from harness.evidence import Probes
-from harness.models import MLP, dropout, keep_probabilities, model_of
+from harness.models import MLP, dropout, keep_probabilities
 from harness.run_set import Dataset, RunLayout, RunSet
 
 # C7: how many sampled sub-networks are averaged.
@@ -31,6 +34,24 @@ ABLATION_DRAWS = 8
 # Probe keys are folded from the seed with these tags so that they never
 # collide with the training keys (which use the seed itself and fold_in 1).
 _TAG_MC, _TAG_EXPECT, _TAG_NOISE, _TAG_ABLATE = 1007, 1008, 1009, 1010
+
+
+def _compiled(build: Callable[..., Callable]) -> Callable[..., Callable]:
+    """A probe's program, `one_run(variables, seed, x, y, keep)` vmapped over the runs and jitted, built once
+    per network widths (and constants the probe is built with): every run set of those widths and shapes
+    (the multiverse's conditions, the calibration's seed sets) reuses one compilation. The keep
+    probabilities are an argument for that reason.
+
+    The test split is an argument too, not a constant closed over: a constant of the test set's size made
+    the compilers fold it into the program, and compiling dominated the probes' cost (see
+    benchmarks/test_probe_cost.py).
+    """
+
+    @functools.cache
+    def program(widths: tuple[int, ...], *constants: float) -> Callable:
+        return jax.jit(jax.vmap(build(widths, *constants), in_axes=(0, 0, None, None, None)))
+
+    return program
 
 
 def _hidden(model: MLP, variables: dict, x: jax.Array) -> tuple[jax.Array, ...]:
@@ -56,19 +77,28 @@ def _head(variables: dict, relu0: jax.Array, masks_fn, widths) -> jax.Array:
 
 def monte_carlo_dropout(run_set: RunSet, data: Dataset) -> dict[str, np.ndarray]:
     """C7: average the softmax of k sub-networks (fresh masks per example and layer)."""
-    config = run_set.config
-    model = model_of(config)
-    keep = keep_probabilities(config.protocol.dropout_rates)
+    mc, single, det = _over_runs(_monte_carlo_program(run_set.config.widths), run_set, "dropout", data)
+    return {
+        "mc_samples": np.asarray(MC_SAMPLES),
+        "mc_accuracy": np.asarray(mc),
+        "single_subnetwork_accuracy": np.asarray(single),
+        "deterministic_accuracy": np.asarray(det),
+    }
+
+
+@_compiled
+def _monte_carlo_program(widths: tuple[int, ...]) -> Callable:
+    model = MLP(widths=widths)
     k_max = max(MC_SAMPLES)
 
-    def one_run(variables: dict, seed: jax.Array, x: jax.Array, y: jax.Array) -> tuple[jax.Array, ...]:
+    def one_run(variables: dict, seed: jax.Array, x: jax.Array, y: jax.Array, keep: jax.Array) -> tuple[jax.Array, ...]:
         relus = _hidden(model, variables, x)
-        deterministic = _head(variables, relus[0], lambda _l, h: h, config.widths)
+        deterministic = _head(variables, relus[0], lambda _l, h: h, widths)
         keys = jax.random.split(jax.random.fold_in(jax.random.PRNGKey(seed), _TAG_MC), k_max)
 
         def sample(key: jax.Array) -> jax.Array:
-            layer_keys = jax.random.split(key, len(config.widths))
-            logits = _head(variables, relus[0], lambda l, h: dropout(h, keep[l], layer_keys[l]), config.widths)
+            layer_keys = jax.random.split(key, len(widths))
+            logits = _head(variables, relus[0], lambda l, h: dropout(h, keep[l], layer_keys[l]), widths)
             return jax.nn.softmax(logits)
 
         probs = jax.lax.map(sample, keys)  # (k_max, examples, classes)
@@ -81,13 +111,7 @@ def monte_carlo_dropout(run_set: RunSet, data: Dataset) -> dict[str, np.ndarray]
             (jnp.argmax(deterministic, -1) == y).mean(),
         )
 
-    mc, single, det = _over_runs(one_run, *_runs(run_set, "dropout"), data)
-    return {
-        "mc_samples": np.asarray(MC_SAMPLES),
-        "mc_accuracy": np.asarray(mc),
-        "single_subnetwork_accuracy": np.asarray(single),
-        "deterministic_accuracy": np.asarray(det),
-    }
+    return one_run
 
 
 def scaling_conventions(run_set: RunSet, data: Dataset) -> dict[str, np.ndarray]:
@@ -113,12 +137,21 @@ def scaling_conventions(run_set: RunSet, data: Dataset) -> dict[str, np.ndarray]
     mismatch Li et al. (2019, "Understanding the disharmony between dropout and
     batch normalization by variance shift") trace dropout + BatchNorm problems to.
     """
-    config = run_set.config
-    model = model_of(config)
-    keep = keep_probabilities(config.protocol.dropout_rates)
-    widths = config.widths
+    bias, noise, shift, max_err, agree = _over_runs(_scaling_program(run_set.config.widths), run_set, "dropout", data)
+    return {
+        "expectation_bias": np.asarray(bias),
+        "expectation_noise": np.asarray(noise),
+        "variance_shift": np.asarray(shift),
+        "conversion_max_error": np.asarray(max_err),
+        "conversion_agreement": np.asarray(agree),
+    }
 
-    def one_run(variables: dict, seed: jax.Array, x: jax.Array, _y: jax.Array) -> tuple[jax.Array, ...]:
+
+@_compiled
+def _scaling_program(widths: tuple[int, ...]) -> Callable:
+    model = MLP(widths=widths)
+
+    def one_run(variables: dict, seed: jax.Array, x: jax.Array, _y: jax.Array, keep: jax.Array) -> tuple[jax.Array, ...]:
         relus = _hidden(model, variables, x)
         keys = jax.random.split(jax.random.fold_in(jax.random.PRNGKey(seed), _TAG_EXPECT), len(widths))
         biases, noise = [], []
@@ -156,14 +189,7 @@ def scaling_conventions(run_set: RunSet, data: Dataset) -> dict[str, np.ndarray]
             (jnp.argmax(inverted_logits, -1) == jnp.argmax(standard_logits, -1)).mean(),
         )
 
-    bias, noise, shift, max_err, agree = _over_runs(one_run, *_runs(run_set, "dropout"), data)
-    return {
-        "expectation_bias": np.asarray(bias),
-        "expectation_noise": np.asarray(noise),
-        "variance_shift": np.asarray(shift),
-        "conversion_max_error": np.asarray(max_err),
-        "conversion_agreement": np.asarray(agree),
-    }
+    return one_run
 
 
 def _standard_convention(variables: dict, keep: jax.Array, widths) -> dict:
@@ -181,9 +207,20 @@ def input_noise(run_set: RunSet, data: Dataset) -> dict[str, np.ndarray]:
     The same noise (keyed by seed and level) is used for both variants of a seed: it is drawn once per
     seed and level and fed to both networks (drawing it is most of this probe's cost on a CPU).
     """
-    model = model_of(run_set.config)
+    per_seed = {  # leaves (variants, seeds, ...) -> (seeds, variants, ...): one program step per seed
+        name: jax.tree_util.tree_map(lambda a: jnp.swapaxes(jnp.asarray(a), 0, 1), getattr(run_set, name))
+        for name in ("params", "batch_stats")
+    }
+    noisy = _input_noise_program(run_set.config.widths)(  # (seeds, variants, levels)
+        per_seed, jnp.asarray(run_set.seeds, jnp.uint32), data.test_x, data.test_y, _keep(run_set))
+    return {"noise_levels": np.asarray(NOISE_LEVELS), "noisy_accuracy": np.swapaxes(np.asarray(noisy), 0, 1)}
 
-    def accuracy(variables: dict, seed: jax.Array, x: jax.Array, y: jax.Array) -> jax.Array:
+
+@_compiled
+def _input_noise_program(widths: tuple[int, ...]) -> Callable:
+    model = MLP(widths=widths)
+
+    def accuracy(variables: dict, seed: jax.Array, x: jax.Array, y: jax.Array, _keep: jax.Array) -> jax.Array:
         """(variants, levels) for one seed; `variables` has leaves shaped (variants, ...)."""
         spread = jnp.std(x)
 
@@ -195,12 +232,7 @@ def input_noise(run_set: RunSet, data: Dataset) -> dict[str, np.ndarray]:
 
         return jnp.stack([at_level(i, s) for i, s in enumerate(NOISE_LEVELS)], axis=-1)
 
-    per_seed = {  # leaves (variants, seeds, ...) -> (seeds, variants, ...): one program step per seed
-        name: jax.tree_util.tree_map(lambda a: jnp.swapaxes(jnp.asarray(a), 0, 1), getattr(run_set, name))
-        for name in ("params", "batch_stats")
-    }
-    noisy = _over_runs(accuracy, per_seed, jnp.asarray(run_set.seeds, jnp.uint32), data)  # (seeds, variants, levels)
-    return {"noise_levels": np.asarray(NOISE_LEVELS), "noisy_accuracy": np.swapaxes(noisy, 0, 1)}
+    return accuracy
 
 
 def coadaptation(run_set: RunSet, data: Dataset) -> dict[str, np.ndarray]:
@@ -211,9 +243,16 @@ def coadaptation(run_set: RunSet, data: Dataset) -> dict[str, np.ndarray]:
     the same cross-covariance as a measure of redundant, co-adapted units).
     Units that never fire have no correlation and are excluded (and counted).
     """
-    model = model_of(run_set.config)
+    coadapted, dead = _over_runs(_coadaptation_program(run_set.config.widths), run_set, None, data)
+    return {"coadaptation": _by_variant(run_set, coadapted), "dead_units": _by_variant(run_set, dead)}
 
-    def one_run(variables: dict, _seed: jax.Array, x: jax.Array, _y: jax.Array) -> tuple[jax.Array, jax.Array]:
+
+@_compiled
+def _coadaptation_program(widths: tuple[int, ...]) -> Callable:
+    model = MLP(widths=widths)
+
+    def one_run(variables: dict, _seed: jax.Array, x: jax.Array, _y: jax.Array,
+                _keep: jax.Array) -> tuple[jax.Array, jax.Array]:
         values, dead = [], []
         for h in _hidden(model, variables, x):
             centred = h - h.mean(axis=0)
@@ -225,8 +264,7 @@ def coadaptation(run_set: RunSet, data: Dataset) -> dict[str, np.ndarray]:
             dead.append((~alive).sum())
         return jnp.stack(values), jnp.stack(dead)
 
-    coadapted, dead = _over_runs(one_run, *_runs(run_set), data)
-    return {"coadaptation": _by_variant(run_set, coadapted), "dead_units": _by_variant(run_set, dead)}
+    return one_run
 
 
 def unit_ablation(run_set: RunSet, data: Dataset) -> dict[str, np.ndarray]:
@@ -243,16 +281,21 @@ def unit_ablation(run_set: RunSet, data: Dataset) -> dict[str, np.ndarray]:
     Morcos et al. (2018, "On the importance of single directions for
     generalization").
     """
-    widths = run_set.config.widths
-    model = model_of(run_set.config)
+    drops = _over_runs(_ablation_program(run_set.config.widths, ABLATION_FRACTION), run_set, None, data)
+    return {"ablation_drop": _by_variant(run_set, drops)}
 
-    def one_run(variables: dict, seed: jax.Array, x: jax.Array, y: jax.Array) -> jax.Array:
+
+@_compiled
+def _ablation_program(widths: tuple[int, ...], fraction: float) -> Callable:
+    model = MLP(widths=widths)
+
+    def one_run(variables: dict, seed: jax.Array, x: jax.Array, y: jax.Array, _keep: jax.Array) -> jax.Array:
         relus = _hidden(model, variables, x)
         clean = (jnp.argmax(_head(variables, relus[0], lambda _l, h: h, widths), -1) == y).mean()
         base_key = jax.random.fold_in(jax.random.PRNGKey(seed), _TAG_ABLATE)
         drops = []
         for layer, width in enumerate(widths):
-            removed = round(ABLATION_FRACTION * width)
+            removed = round(fraction * width)
 
             def ablated(key: jax.Array, layer: int = layer, width: int = width, removed: int = removed) -> jax.Array:
                 keep = jax.random.permutation(key, width) >= removed  # exactly `removed` units off
@@ -264,30 +307,24 @@ def unit_ablation(run_set: RunSet, data: Dataset) -> dict[str, np.ndarray]:
             drops.append(clean - jax.lax.map(ablated, keys).mean())
         return jnp.stack(drops)
 
-    return {"ablation_drop": _by_variant(run_set, _over_runs(one_run, *_runs(run_set), data))}
+    return one_run
 
 
-def _runs(run_set: RunSet, variant: str | None = None) -> tuple[dict, jax.Array]:
-    """(variables with leaves shaped (runs, ...), each run's seed) of one variant's runs, or of every
-    variant's, variant-major (`_by_variant` undoes that): both variants of a seed get the same seed, so
-    probes keyed by the seed give them the same noise, masks and ablations."""
+def _keep(run_set: RunSet) -> jax.Array:
+    return keep_probabilities(run_set.config.protocol.dropout_rates)
+
+
+def _over_runs(program: Callable, run_set: RunSet, variant: str | None, data: Dataset):
+    """`program` over one variant's runs (or every variant's, variant-major: `_by_variant` undoes that), on
+    the test split. Both variants of a seed get the same seed, so probes keyed by the seed give them the
+    same noise, masks and ablations."""
     picked = slice(None) if variant is None else slice(v := run_set.variants.index(variant), v + 1)
     layout = RunLayout(run_set.variants[picked], run_set.seeds)
     flat = lambda a: layout.join(jnp.asarray(a[picked]))
     variables = {"params": jax.tree_util.tree_map(flat, run_set.params),
                  "batch_stats": jax.tree_util.tree_map(flat, run_set.batch_stats)}
-    return variables, jnp.asarray(layout.run_seeds(), jnp.uint32)
-
-
-def _over_runs(one_run, variables: dict, seeds: jax.Array, data: Dataset):
-    """`one_run(variables, seed, x, y)` over the leading axis of `variables` and `seeds` (the runs, or the
-    seeds) in one compiled program, on the test split.
-
-    The split is an argument, not a constant closed over: a constant of the test set's size made the
-    compilers fold it into the program, and compiling dominated the probes' cost (see
-    benchmarks/test_probe_cost.py).
-    """
-    outputs = jax.jit(jax.vmap(one_run, in_axes=(0, 0, None, None)))(variables, seeds, data.test_x, data.test_y)
+    seeds = jnp.asarray(layout.run_seeds(), jnp.uint32)
+    outputs = program(variables, seeds, data.test_x, data.test_y, _keep(run_set))
     return jax.tree_util.tree_map(np.asarray, outputs)
 
 

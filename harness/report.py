@@ -78,6 +78,7 @@ from harness.atomic import write_all_atomically
 
 DPI = 100
 TEMPLATE = "evidence.html.j2"
+MULTIVERSE_TEMPLATE = "multiverse.html.j2"
 # The version of reports/evidence.schema.json the JSON follows: bump both together when a core field is
 # renamed, removed or retyped (added fields need no bump: the schema accepts them).
 SCHEMA_VERSION = 1
@@ -240,8 +241,23 @@ def write_report(content: Mapping[str, Any], figures: Mapping[str, Figure], html
         other_figures=[name for name in figures if name not in referenced],
         reference=_reference_view(facts, Path(html_path)),
     )
-    # Both staged before either replaces its old file: a failed write leaves the old pair, never a new JSON
-    # beside an old page.
+    _write_pair(html_path, html_text, json_path, json_text)
+
+
+def write_multiverse_report(
+    content: Mapping[str, Any], figures: Mapping[str, Figure], html_path: Path, json_path: Path
+) -> None:
+    """Write the multiverse's `json_path` and self-contained `html_path`: `content` holds its title,
+    generation time, wall time, provenance and `matrix` (multiverse.Matrix.as_dict); atomically, as a pair."""
+    facts = json_safe(content)
+    json_text = json.dumps(facts, indent=2, allow_nan=False, ensure_ascii=False)
+    html_text = _environment().get_template(MULTIVERSE_TEMPLATE).render(facts=facts, images=_embed(figures))
+    _write_pair(html_path, html_text, json_path, json_text)
+
+
+def _write_pair(html_path: Path, html_text: str, json_path: Path, json_text: str) -> None:
+    """Both staged before either replaces its old file: a failed write leaves the old pair, never a new JSON
+    beside an old page."""
     write_all_atomically([
         (Path(html_path), lambda out: out.write(html_text.encode("utf-8"))),
         (Path(json_path), lambda out: out.write(json_text.encode("utf-8"))),

@@ -17,12 +17,18 @@ from harness.config import VARIANTS, RunConfig
 
 
 class Dataset(NamedTuple):
-    """Normalised float32 inputs and int32 labels, already on device."""
+    """Normalised float32 inputs and int32 labels, already on device.
+
+    `test_x_alt`: the test split under the other protocol's normalisation, for a
+    program that trains both protocols side by side (harness/multiverse.py); each
+    run's `RunState.alt_test` says which of the two it is evaluated on.
+    """
 
     train_x: jax.Array
     train_y: jax.Array
     test_x: jax.Array
     test_y: jax.Array
+    test_x_alt: jax.Array | None = None
 
 
 class RunState(NamedTuple):
@@ -35,6 +41,22 @@ class RunState(NamedTuple):
     key: jax.Array  # the notebook's `rng`, split once per epoch
     keep_probs: jax.Array  # (layers,), all ones for the baseline
     dropout_key: jax.Array  # the corrected protocol's own stream of dropout keys
+    fresh_dropout_keys: jax.Array  # bool: a fresh key per step and layer (corrected), else the epoch's key (writeup)
+    alt_test: jax.Array  # bool: evaluate on `Dataset.test_x_alt` instead of `test_x`
+
+
+class Arm(NamedTuple):
+    """What one group of runs trains: a variant under a protocol. Every seed trains every arm.
+
+    The arms of one program differ only in these values, which are inputs of the
+    compiled program, so one compilation trains any mix of variants, dropout
+    rates and protocols (the multiverse trains them all side by side).
+    """
+
+    name: str  # "baseline" or "dropout"; in a multiverse, qualified by its training condition
+    keep_probs: tuple[float, ...]  # per hidden layer; all ones for the baseline
+    fresh_dropout_keys: bool = False
+    alt_test: bool = False
 
 
 class Snapshot(NamedTuple):
@@ -49,8 +71,8 @@ class Snapshot(NamedTuple):
 class RunLayout:
     """Where each run sits on the run axis that training vmaps over: run r = v * S + s.
 
-    Variant-major over `variants` (v) and `seeds` (s, S of them); seed s of
-    every variant starts from the same weights and data order.
+    Variant-major over `variants` (v: the arms' names) and `seeds` (s, S of them);
+    seed s of every variant starts from the same weights and data order.
     """
 
     variants: tuple[str, ...]
@@ -97,6 +119,8 @@ class RunSet:
     compile_seconds: float = 0.0
     variants: tuple[str, ...] = VARIANTS
     meta: dict = field(default_factory=dict)
+    # epoch -> this run set as it stood after that epoch (train_runs(keep_at=...)); not cached.
+    earlier: dict[int, RunSet] = field(default_factory=dict)
 
     @property
     def epochs(self) -> np.ndarray:

@@ -36,7 +36,7 @@ def run_sharding(num_runs: int) -> NamedSharding | None:
     Runs are independent, so N devices train N times the runs in about the
     same time; every other array (the data) is replicated.
     """
-    devices = jax.devices()
+    devices = jax.local_devices()  # this process's: under harness/distributed.py each process trains its own share
     usable = max(d for d in range(1, len(devices) + 1) if num_runs % d == 0)
     if usable == 1:
         return None

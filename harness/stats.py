@@ -813,6 +813,17 @@ def holm(results: Sequence[Result], alpha: float = ALPHA) -> list[Verdict]:
     return out
 
 
+@dataclass(frozen=True)
+class Decided:
+    """One claim's verdicts: `primary` decide it, `secondary` are shown beside it."""
+
+    primary: list[Verdict]
+    secondary: list[Verdict]
+
+    def all(self) -> list[Verdict]:
+        return [*self.primary, *self.secondary]
+
+
 def overall(verdicts: Sequence[Verdict]) -> str:
     """Intersection-union over the sub-hypotheses of one claim (e.g. per layer).
 

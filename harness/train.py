@@ -18,7 +18,9 @@ run diverged, saves a checkpoint when one is due and stops when asked to.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
+import math
 import time
 from collections.abc import Callable, Iterable
 from typing import NamedTuple, Protocol
@@ -31,7 +33,7 @@ import optax
 from harness import summaries
 from harness.config import VARIANTS, RunConfig
 from harness.models import MLP, init_variables, keep_probabilities, model_of
-from harness.run_set import Dataset, RunLayout, RunSet, RunState, Snapshot
+from harness.run_set import Arm, Dataset, RunLayout, RunSet, RunState, Snapshot
 
 
 class Checkpointer(Protocol):
@@ -63,23 +65,34 @@ def optimizer_of(config: RunConfig) -> optax.GradientTransformation:
     return optax.adam(config.protocol.learning_rate)
 
 
-def run_keep_probs(config: RunConfig, num_seeds: int, variants: tuple[str, ...] = VARIANTS) -> jax.Array:
-    """(runs, layers), variant-major: ones for the baseline runs, 1 - p for the dropout runs."""
-    dropout = keep_probabilities(config.protocol.dropout_rates)
-    keep = {"baseline": jnp.ones_like(dropout), "dropout": dropout}
+def arms_of(config: RunConfig, variants: tuple[str, ...] = VARIANTS) -> tuple[Arm, ...]:
+    """The arms of a tier's run set: each variant under the configuration's protocol.
+
+    The test split is already normalised as the protocol says (input_pipeline.prepare), so no arm reads
+    the alternative one.
+    """
+    dropout = tuple(float(k) for k in keep_probabilities(config.protocol.dropout_rates))
+    keep = {"baseline": (1.0,) * len(dropout), "dropout": dropout}
     unknown = [variant for variant in variants if variant not in keep]
     if unknown or not variants:
         raise ValueError(f"variants must be a non-empty choice of {sorted(keep)}, got {list(variants)}")
-    return jnp.concatenate([jnp.tile(keep[variant], (num_seeds, 1)) for variant in variants])
+    fresh = config.protocol.dropout_keys == "per_step"
+    return tuple(Arm(variant, keep[variant], fresh_dropout_keys=fresh) for variant in variants)
 
 
 def init_states(config: RunConfig, seeds: Iterable[int], num_train: int,
-                variants: tuple[str, ...] = VARIANTS) -> RunState:
-    """Initial state of every run (run r = variant v x seeds + seed s); seed s gives every variant the same
-    weights and data order."""
-    layout = RunLayout(variants, tuple(seeds))
+                arms: tuple[Arm, ...] | None = None) -> RunState:
+    """Initial state of every run (run r = arm v x seeds + seed s, arms default `arms_of(config)`); seed s
+    gives every arm the same weights and data order."""
+    arms = arms_of(config) if arms is None else arms
+    seeds = tuple(seeds)
+    layout = RunLayout(tuple(arm.name for arm in arms), seeds)
     run_seeds = jnp.asarray(layout.run_seeds(), dtype=jnp.uint32)
-    return _init_program(config, num_train)(run_seeds, run_keep_probs(config, len(layout.seeds), variants))
+    per_arm = lambda values, dtype: jnp.repeat(jnp.asarray(values, dtype), len(seeds), axis=0)
+    return _init_program(config, num_train)(
+        run_seeds, per_arm([arm.keep_probs for arm in arms], jnp.float32),
+        per_arm([arm.fresh_dropout_keys for arm in arms], bool), per_arm([arm.alt_test for arm in arms], bool),
+    )
 
 
 def state_bytes(config: RunConfig) -> int:
@@ -87,16 +100,17 @@ def state_bytes(config: RunConfig) -> int:
 
     From the shapes alone (`jax.eval_shape`): nothing is allocated or compiled.
     """
-    shapes = jax.eval_shape(_init_program(config, 0), jnp.zeros(1, jnp.uint32), jnp.ones((1, len(config.widths))))
+    shapes = jax.eval_shape(_init_program(config, 0), jnp.zeros(1, jnp.uint32), jnp.ones((1, len(config.widths))),
+                            jnp.zeros(1, bool), jnp.zeros(1, bool))
     return sum(leaf.size * leaf.dtype.itemsize for leaf in jax.tree_util.tree_leaves(shapes))
 
 
 @functools.lru_cache(maxsize=8)
-def _init_program(config: RunConfig, num_train: int) -> Callable[[jax.Array, jax.Array], RunState]:
+def _init_program(config: RunConfig, num_train: int) -> Callable[..., RunState]:
     model = model_of(config)
     tx = optimizer_of(config)
 
-    def one(seed: jax.Array, keep_probs: jax.Array) -> RunState:
+    def one(seed: jax.Array, keep_probs: jax.Array, fresh_dropout_keys: jax.Array, alt_test: jax.Array) -> RunState:
         key = jax.random.PRNGKey(seed)
         variables = init_variables(model, key)
         return RunState(
@@ -107,6 +121,8 @@ def _init_program(config: RunConfig, num_train: int) -> Callable[[jax.Array, jax
             key=key,
             keep_probs=keep_probs,
             dropout_key=jax.random.fold_in(key, 1),
+            fresh_dropout_keys=fresh_dropout_keys,
+            alt_test=alt_test,
         )
 
     return jax.jit(jax.vmap(one))
@@ -124,7 +140,6 @@ def make_epoch_fn(config: RunConfig, num_train: int) -> Callable[[RunState, jax.
     batch = config.protocol.batch_size
     num_full, remainder = divmod(num_train, batch)
     num_layers = len(config.widths)
-    per_step_keys = config.protocol.dropout_keys == "per_step"
 
     def step(state: RunState, data: Dataset, indices: jax.Array, layer_keys: jax.Array) -> RunState:
         x, y = data.train_x[indices], data.train_y[indices]
@@ -147,12 +162,14 @@ def make_epoch_fn(config: RunConfig, num_train: int) -> Callable[[RunState, jax.
         return state._replace(params=params, batch_stats=batch_stats, opt_state=opt_state)
 
     def dropout_keys(state: RunState, epoch: jax.Array, epoch_key: jax.Array) -> jax.Array:
-        """(steps, layers, 2) keys. As written: the epoch's permutation key, everywhere."""
+        """(steps, layers, 2) keys. As written: the epoch's permutation key, everywhere. Corrected: a fresh
+        key per step and layer. Both are drawn and the run's flag picks one (a few hundred keys per epoch),
+        so the protocols share one compiled program."""
         num_steps = num_full + (remainder > 0)
-        if per_step_keys:
-            keys = jax.random.split(jax.random.fold_in(state.dropout_key, epoch), num_steps * num_layers)
-            return keys.reshape(num_steps, num_layers, *keys.shape[1:])
-        return jnp.broadcast_to(epoch_key, (num_steps, num_layers, *epoch_key.shape))
+        fresh = jax.random.split(jax.random.fold_in(state.dropout_key, epoch), num_steps * num_layers)
+        fresh = fresh.reshape(num_steps, num_layers, *fresh.shape[1:])
+        as_written = jnp.broadcast_to(epoch_key, (num_steps, num_layers, *epoch_key.shape))
+        return jnp.where(state.fresh_dropout_keys, fresh, as_written)
 
     def epoch_fn(state: RunState, epoch: jax.Array, data: Dataset) -> tuple[RunState, dict]:
         key, epoch_key = jax.random.split(state.key)
@@ -176,14 +193,23 @@ def evaluate(model: MLP, state: RunState, data: Dataset) -> dict:
     """The per-epoch summaries of one run, in eval mode on the full splits."""
     variables = {"params": state.params, "batch_stats": state.batch_stats}
     train = summaries.SplitPass.of(model, variables, data.train_x, data.train_y)
-    test = summaries.SplitPass.of(model, variables, data.test_x, data.test_y)
-    return summaries.per_epoch(train, test)
+    return summaries.per_epoch(train, _test_pass(model, variables, state, data))
 
 
 def final_summaries(model: MLP, state: RunState, data: Dataset, config: RunConfig) -> dict:
     variables = {"params": state.params, "batch_stats": state.batch_stats}
-    test = summaries.SplitPass.of(model, variables, data.test_x, data.test_y)
+    test = _test_pass(model, variables, state, data)
     return summaries.at_end(test, hist_bins=config.hist_bins, hist_max=config.hist_max)
+
+
+def _test_pass(model: MLP, variables: dict, state: RunState, data: Dataset) -> summaries.SplitPass:
+    """The run's test split: `test_x`, or `test_x_alt` when the run asks for it and the data has it. Under
+    vmap both passes are computed and the flag selects (the price of one program for both protocols)."""
+    test = summaries.SplitPass.of(model, variables, data.test_x, data.test_y)
+    if data.test_x_alt is None:
+        return test
+    alt = summaries.SplitPass.of(model, variables, data.test_x_alt, data.test_y)
+    return jax.tree_util.tree_map(lambda a, b: jnp.where(state.alt_test, b, a), test, alt)
 
 
 def chunk_length(epochs: int, target: int = 10) -> int:
@@ -230,11 +256,14 @@ class Programs(NamedTuple):
 
 
 @functools.lru_cache(maxsize=8)
-def programs(config: RunConfig, num_train: int) -> Programs:
-    """Built once per (configuration, train size): claims and tiers that share them never recompile."""
+def programs(config: RunConfig, num_train: int, stops: int | None = None) -> Programs:
+    """Built once per (configuration, train size, stops): claims and tiers that share them never recompile.
+
+    A chunk of epochs divides `stops` (default: the tier's epochs), so training can stop at any multiple of it.
+    """
     model = model_of(config)
     epoch_fn = jax.vmap(make_epoch_fn(config, num_train), in_axes=(0, 0, None))
-    length = chunk_length(config.tier.epochs, max_chunk_epochs())
+    length = chunk_length(config.tier.epochs if stops is None else stops, max_chunk_epochs())
 
     def chunk(states: RunState, first_epoch: jax.Array, data: Dataset) -> tuple[RunState, dict]:
         # scan over epochs, vmap inside: every run is at the same epoch.
@@ -272,9 +301,11 @@ def train_runs(
     sharding: jax.sharding.Sharding | None = None,
     checkpoints: Checkpointer | None = None,
     stop_requested: Callable[[], bool] = lambda: False,
-    variants: tuple[str, ...] = VARIANTS,
+    arms: tuple[Arm, ...] | None = None,
+    keep_at: tuple[int, ...] = (),
 ) -> RunSet:
-    """Train both variants for every seed; return the summaries and the trained networks.
+    """Train every arm (default: both variants, `arms_of(config)`) for every seed; return the summaries and
+    the trained networks.
 
     `progress(epochs_done)` is called after each chunk of epochs. `sharding`
     (over the run axis) spreads the runs across devices. With `checkpoints`,
@@ -283,21 +314,29 @@ def train_runs(
     run on the same values). When `stop_requested()` turns true, training
     saves a snapshot and raises `TrainingInterrupted` at the next chunk
     boundary. A run whose loss or weights stop being finite raises
-    `TrainingDiverged`, naming it. `variants` trains a subset of the two
-    (the A/A check trains baselines only).
+    `TrainingDiverged`, naming it. `arms` trains other arms (the A/A check
+    trains baselines only; the multiverse every condition's). `keep_at`
+    names earlier epochs whose networks are kept too: the result's
+    `earlier[e]` is the run set as it stood after epoch e.
     """
     seeds = tuple(seeds)
-    layout = RunLayout(variants, seeds)
+    arms = arms_of(config) if arms is None else arms
+    layout = RunLayout(tuple(arm.name for arm in arms), seeds)
     epochs = config.tier.epochs
-    program = programs(config, data.train_x.shape[0])
-    fresh = init_states(config, seeds, data.train_x.shape[0], variants)
+    if any(not 0 < e < epochs for e in keep_at):
+        raise ValueError(f"keep_at must name epochs between 1 and {epochs - 1}, got {keep_at}")
+    program = programs(config, data.train_x.shape[0], math.gcd(epochs, *keep_at))
+    fresh = init_states(config, seeds, data.train_x.shape[0], arms)
     snapshot = checkpoints.restore(fresh) if checkpoints is not None else None
+    if snapshot is not None and any(e <= snapshot.epoch for e in keep_at):
+        snapshot = None  # the networks of an epoch before the snapshot are gone: train from the start
     # device_put also for the fresh state: the compiled chunk is looked up by where its inputs live.
     state = jax.device_put(fresh if snapshot is None else snapshot.state, sharding)
 
     chunk, compile_seconds = program.compiled_chunk(state, data)
 
     start = time.perf_counter()
+    earlier: dict[int, tuple] = {}
     if snapshot is None:
         done, history = 0, jax.device_get(jax.tree_util.tree_map(lambda a: a[None], program.initial(state, data)))
     else:
@@ -316,24 +355,30 @@ def train_runs(
         done += program.length
         if progress is not None:
             progress(done)
+        if done in keep_at:
+            earlier[done] = jax.device_get((program.final(state, data), state.params, state.batch_stats))
         if checkpoints is not None and done < epochs and checkpoints.due():
             checkpoints.save(Snapshot(done, jax.device_get(state), history))
     end_summaries, params, batch_stats = jax.device_get((program.final(state, data), state.params, state.batch_stats))
     train_seconds = time.perf_counter() - start
 
-    # history is (epochs + 1, runs, ...) -> (runs, epochs + 1, ...) -> (variants, seeds, epochs + 1, ...)
-    curves = {name: layout.split(np.moveaxis(h, 0, 1)) for name, h in history.items()}
-    return RunSet(
-        config=config,
-        seeds=seeds,
-        curves=curves,
-        final={name: layout.split(v) for name, v in end_summaries.items()},
-        params=jax.tree_util.tree_map(layout.split, params),
-        batch_stats=jax.tree_util.tree_map(layout.split, batch_stats),
-        train_seconds=train_seconds,
-        compile_seconds=compile_seconds,
-        variants=variants,
-    )
+    def as_run_set(epoch: int, end: dict, params: dict, batch_stats: dict) -> RunSet:
+        # history is (epochs + 1, runs, ...) -> (runs, epochs + 1, ...) -> (variants, seeds, epochs + 1, ...)
+        return RunSet(
+            config=dataclasses.replace(config, tier=dataclasses.replace(config.tier, epochs=epoch)),
+            seeds=seeds,
+            curves={name: layout.split(np.moveaxis(h[: epoch + 1], 0, 1)) for name, h in history.items()},
+            final={name: layout.split(v) for name, v in end.items()},
+            params=jax.tree_util.tree_map(layout.split, params),
+            batch_stats=jax.tree_util.tree_map(layout.split, batch_stats),
+            train_seconds=train_seconds,
+            compile_seconds=compile_seconds,
+            variants=layout.variants,
+        )
+
+    run_set = as_run_set(epochs, end_summaries, params, batch_stats)
+    run_set.earlier = {epoch: as_run_set(epoch, *kept) for epoch, kept in sorted(earlier.items())}
+    return run_set
 
 
 def _check_finite(finite: np.ndarray, summary: dict[str, np.ndarray], layout: RunLayout, done: int) -> None:

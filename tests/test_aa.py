@@ -47,7 +47,7 @@ from harness.data import ENV_VAR, load_cifar10
 from harness.evidence import Evidence, Probes
 from harness.input_pipeline import prepare
 from harness.run_set import RunSet
-from harness.train import train_runs
+from harness.train import arms_of, train_runs
 
 # The smoke tier's seeds per model: the same exact sign-flip floors (2^-n) and Holm steps as a real run.
 GROUP_SIZE = SMOKE.num_seeds
@@ -61,9 +61,8 @@ PER_CLASS = 50
 MAX_FLAGGED = {"primary": 2, "secondary": 3}
 CHANCE_OF_FAILING = 5e-4  # bound on P(check fails) under a correct FWER <= alpha per family
 
-pytestmark = pytest.mark.skipif(
-    not os.environ.get(ENV_VAR), reason=f"needs the real CIFAR-10: set {ENV_VAR}"
-)
+pytestmark = [pytest.mark.heavy,
+              pytest.mark.skipif(not os.environ.get(ENV_VAR), reason=f"needs the real CIFAR-10: set {ENV_VAR}")]
 
 
 def _a_vs_b(runs: RunSet) -> RunSet:
@@ -121,7 +120,7 @@ def a_vs_b() -> Evidence:
                                  train_per_class=PER_CLASS, test_per_class=PER_CLASS),
     )
     data = prepare(cifar, config)
-    runs = _a_vs_b(train_runs(config, data.dataset, config.tier.seeds(), variants=("baseline",)))
+    runs = _a_vs_b(train_runs(config, data.dataset, config.tier.seeds(), arms=arms_of(config, ("baseline",))))
     probe_start = time.perf_counter()
     measured = _comparative_probes(runs, data.dataset)
     print(f"\n[aa] {2 * len(runs.seeds)} baselines x {EPOCHS} epochs trained and probed in "

@@ -13,7 +13,7 @@ pytest_plugins = ["pytester"]
 CONFTEST = '''
 import pytest
 
-from harness.claim_check import Decided
+from harness.stats import Decided
 from harness.claim_check import Expectations
 from harness import stats
 

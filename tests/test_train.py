@@ -10,7 +10,7 @@ from tiny_problem import TINY_WIDTHS, tiny_config
 from harness.config import CORRECTED, VARIANTS, WRITEUP_DROPOUT_RATES
 from harness.models import MLP
 from harness.run_set import RunLayout
-from harness.train import chunk_length, init_states, train_runs
+from harness.train import arms_of, chunk_length, train_runs
 from harness.writeup_loop import MLPDropout, train_one_run
 
 TOL = {"rtol": 1e-4, "atol": 1e-5}
@@ -62,7 +62,8 @@ def test_each_run_equals_the_writeups_loop(two_seeds, tiny_data, variant, rates)
     config, runs = two_seeds
     for s, seed in enumerate(runs.seeds):
         state, batch_stats, history = train_one_run(
-            MLPDropout(rates=rates, widths=TINY_WIDTHS), seed, *tiny_data, epochs=config.tier.epochs
+            MLPDropout(rates=rates, widths=TINY_WIDTHS), seed,
+            tiny_data.train_x, tiny_data.train_y, tiny_data.test_x, tiny_data.test_y, epochs=config.tier.epochs,
         )
         ours = runs.network(variant, s)
         theirs = {"params": state.params, "batch_stats": batch_stats}
@@ -150,4 +151,4 @@ def test_the_run_layout_is_variant_major_and_splits_what_it_joins(two_seeds):
 
 def test_an_unknown_variant_is_refused_by_name():
     with pytest.raises(ValueError, match=r"variants must be a non-empty choice of \['baseline', 'dropout'\], got \['dropuot'\]"):
-        init_states(tiny_config(), (0,), 8, variants=("dropuot",))
+        arms_of(tiny_config(), ("dropuot",))

@@ -1,0 +1,157 @@
+"""The multiverse's machinery on a small real problem (harness/multiverse.py; the whole one: claims/test_multiverse.py).
+
+The tiny multiverse (the writeup's condition and its negative control, 2 epochs) is trained as one program
+on a CIFAR-10 subset, cached, decided, drawn and reported. The same program also trains the control's
+"dropout" model one epoch further, for the planted bug: a "dropout" model secretly given one more epoch
+than its baseline must make the negative control fail, naming the cell. More seeds than the minimum (3):
+with 3, Holm's correction over the family lets nothing through, so the control could not fail at all.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from pathlib import Path
+
+import jax
+import numpy as np
+import pytest
+
+from claims import family
+from fixtures.options import cache_dir_of
+from harness import multiverse, report
+from harness.config import PROTOCOLS, SMOKE, TINY_MULTIVERSE, Condition, Tier
+from harness.data import ENV_VAR, load_cifar10
+from harness.run_set import RunSet
+
+TIER = Tier("multiverse-check", epochs=2, num_seeds=6, train_per_class=50, test_per_class=50)
+PRIMARY, CONTROL = TINY_MULTIVERSE
+
+needs_cifar10 = pytest.mark.skipif(not os.environ.get(ENV_VAR), reason=f"needs the real CIFAR-10: set {ENV_VAR}")
+
+
+# --------------------------------------------------------------------------- no training
+
+
+def test_arms_share_each_protocols_baseline_and_carry_its_flags():
+    conditions = (Condition("writeup", 1.0), Condition("writeup", 0.5), Condition("corrected", 1.0, 0.5))
+    arms = {arm.name: arm for arm in multiverse.arms_for(conditions, SMOKE)}
+    assert list(arms) == ["writeup/baseline", "writeup x1/dropout", "writeup x0.5/dropout",
+                          "corrected/baseline", "corrected x1/dropout"]
+    assert arms["writeup/baseline"].keep_probs == (1.0,) * 4
+    rates = PROTOCOLS["writeup"].dropout_rates
+    np.testing.assert_allclose(arms["writeup x0.5/dropout"].keep_probs, [1 - r / 2 for r in rates], rtol=1e-6)
+    assert not arms["writeup x1/dropout"].fresh_dropout_keys and not arms["writeup x1/dropout"].alt_test
+    assert arms["corrected x1/dropout"].fresh_dropout_keys and arms["corrected/baseline"].alt_test
+
+
+def test_a_tier_too_short_for_a_training_length_is_refused_with_the_fix():
+    with pytest.raises(ValueError, match=r"after 1 epoch\(s\) of 4.*Fix: train at least 8 epochs"):
+        multiverse.check_tier((Condition(epoch_fraction=0.25),), dataclasses.replace(SMOKE, epochs=4))
+
+
+def _matrix(verdicts: dict[Condition, str]) -> multiverse.Matrix:
+    cells = tuple(multiverse.Cell(v, 0.1, 0.0, 0.2, 0.01, 0.9) for v in verdicts.values())
+    rows = (multiverse.Row("C9", None, "claim", "", "", False, cells),
+            multiverse.Row("C9", "C9.x", "primary", "", "", True, cells))
+    return multiverse.Matrix(tuple(verdicts), rows, {}, "smoke", (1, 2, 3))
+
+
+def test_the_sentence_names_the_factor_under_which_a_claim_breaks():
+    m = _matrix({Condition("writeup", s): v for s, v in ((0.0, "INCONCLUSIVE"), (0.5, "INCONCLUSIVE"),
+                                                          (1.0, "SUPPORTED"), (1.5, "SUPPORTED"))})
+    assert m.sentence(m.rows[0]) == "C9 holds in 2 of 3 conditions; it breaks whenever rates x 0.5."
+
+
+def test_a_supported_comparison_under_the_control_is_named():
+    m = _matrix({Condition(): "SUPPORTED", Condition(rate_scale=0.0): "SUPPORTED"})
+    (violation,) = m.control_violations()
+    assert violation.startswith("C9.x is SUPPORTED under the negative control writeup · rates ×0 · 1 of the epochs")
+
+
+# --------------------------------------------------------------------------- one small multiverse
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory) -> dict:
+    """The tiny multiverse through condition_runs (so cached), and the control's runs one epoch further."""
+    cifar = load_cifar10(Path(os.environ[ENV_VAR]), cache_dir=cache_dir_of(None))
+    data = multiverse.tier_data(cifar, TINY_MULTIVERSE, TIER)
+    ahead: dict[str, RunSet] = {}
+
+    def train_also_one_epoch_further(conditions, tier, data, **kwargs):
+        """Every condition at its epochs, and the control one epoch further: one program, one training."""
+        longer = dataclasses.replace(tier, epochs=tier.epochs + 1)
+        at = lambda c, epochs: dataclasses.replace(c, epoch_fraction=epochs / longer.epochs)
+        views = multiverse.train_conditions(
+            (*(at(c, c.epochs(tier)) for c in conditions), at(CONTROL, longer.epochs)), longer, data, **kwargs)
+        ahead["control"] = views[at(CONTROL, longer.epochs)]
+        return {c: views[at(c, c.epochs(tier))] for c in conditions}
+
+    cache_dir = tmp_path_factory.mktemp("multiverse-cache")
+    runs = multiverse.condition_runs(TINY_MULTIVERSE, TIER, data, cache_dir=cache_dir,
+                                     train=train_also_one_epoch_further)
+    return {"data": data, "runs": runs, "ahead": ahead["control"], "cache_dir": cache_dir}
+
+
+@pytest.mark.heavy
+@needs_cifar10
+def test_the_tiny_multiverse_is_decided_cached_and_reported(trained, tmp_path):
+    evidence = multiverse.gather_conditions(trained["runs"], trained["data"])
+    m = multiverse.matrix(evidence, family.decide)
+
+    assert m.conditions == TINY_MULTIVERSE and not m.errors
+    claims_with_primaries = [row.claim for row in m.claim_rows()]
+    assert claims_with_primaries == [f"C{k}" for k in range(1, 11)]
+    assert all(len(row.cells) == 2 and all(cell is not None for cell in row.cells) for row in m.rows)
+    assert m.control_violations() == []  # the honest control: the two variants are one model
+
+    html = tmp_path / "multiverse-check.html"
+    content = multiverse.report_content(m, {"commit": "test"}, wall_seconds=1.0)
+    report.write_multiverse_report(content, {"multiverse_heatmap": multiverse.heatmap(m)}, html,
+                                   html.with_suffix(".json"))
+    page, written = html.read_text(), json.loads(html.with_suffix(".json").read_text())
+    assert 'data-figure="multiverse_heatmap"' in page and "data:image/png;base64," in page
+    assert all(sentence in page for sentence in written["matrix"]["sentences"].values())
+    assert len(written["matrix"]["rows"]) == len(m.rows) and written["matrix"]["conditions"][0]["primary"]
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("every condition is cached: nothing may train")
+
+    again = multiverse.condition_runs(TINY_MULTIVERSE, TIER, trained["data"], cache_dir=trained["cache_dir"],
+                                      train=no_training)
+    for condition, (run_set, key) in again.items():
+        assert key == trained["runs"][condition][1]
+        np.testing.assert_array_equal(run_set.curves["test_accuracy"],
+                                      trained["runs"][condition][0].curves["test_accuracy"])
+
+
+@pytest.mark.heavy
+@needs_cifar10
+def test_the_negative_control_catches_a_dropout_model_given_one_more_epoch(trained):
+    honest, _ = trained["runs"][CONTROL]
+    planted = one_epoch_ahead(honest, trained["ahead"])
+    evidence = multiverse.gather_conditions({CONTROL: (planted, "planted")}, trained["data"])
+    violations = multiverse.matrix(evidence, family.decide).control_violations()
+    assert violations, "a dropout model trained one epoch more than its baseline went unnoticed by the control"
+    assert all(f"under the negative control {CONTROL.name}" in v for v in violations)
+    print("\n".join(["[planted bug] caught:", *violations]))
+
+
+def one_epoch_ahead(honest: RunSet, ahead: RunSet) -> RunSet:
+    """The planted bug: the "dropout" runs are `ahead`'s (one epoch more), reported at `honest`'s epochs."""
+    d = honest.variants.index("dropout")
+
+    def planted(mine, theirs):
+        out = np.array(mine)
+        out[d] = theirs[d]
+        return out
+
+    return dataclasses.replace(
+        honest,
+        curves={k: planted(v, ahead.curves[k][:, :, 1:]) for k, v in honest.curves.items()},
+        final={k: planted(v, ahead.final[k]) for k, v in honest.final.items()},
+        params=jax.tree_util.tree_map(planted, honest.params, ahead.params),
+        batch_stats=jax.tree_util.tree_map(planted, honest.batch_stats, ahead.batch_stats),
+    )
