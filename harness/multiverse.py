@@ -291,15 +291,14 @@ class Matrix:
             return text + "."
         if not holds:
             return text + "; it breaks everywhere (" + _verdict_counts(cell for _, cell in cells) + ")."
-        breaks = [
-            f"{label} {value}"
-            for label, attribute in (("protocol", "protocol"), ("rates x", "rate_scale"),
-                                     ("epochs x", "epoch_fraction"))
-            for value in dict.fromkeys(_value(c, attribute) for c, _ in cells)
-            if not any(_value(c, attribute) == value for c in holds)
-        ]
+        breaks = []
+        for attribute, phrase in _FACTORS:
+            values = [value for value in dict.fromkeys(_value(c, attribute) for c, _ in cells)
+                      if not any(_value(c, attribute) == value for c in holds)]
+            if values:
+                breaks.append(phrase.format(" or ".join(values)))
         if breaks:
-            return text + "; it breaks whenever " + " or ".join(breaks) + "."
+            return text + "; it breaks whenever " + ", or ".join(breaks) + "."
         broken = [f"{c.name} ({cell.verdict if cell else 'not decided'})" for c, cell in cells if c not in holds]
         return text + "; no single factor explains where it breaks: " + "; ".join(broken) + "."
 
@@ -316,6 +315,11 @@ class Matrix:
             "control_violations": self.control_violations(),
             "errors": self.errors,
         }
+
+
+# How a sentence names a factor's values under which a claim never holds.
+_FACTORS = (("protocol", "the protocol is {}"), ("rate_scale", "the rates are ×{}"),
+            ("epoch_fraction", "the claims are read after {} of the epochs"))
 
 
 def _value(condition: Condition, attribute: str) -> str:
@@ -380,7 +384,7 @@ def heatmap(m: Matrix) -> Figure:
              if c.is_primary or c.is_control}
     return figures.multiverse_heatmap(
         [row.hypothesis or row.claim for row in rows],
-        [f"{c.protocol} x{c.rate_scale:g} @{c.epoch_fraction:g}" for c in m.conditions],
+        [f"{c.protocol} ×{c.rate_scale:g} @{c.epoch_fraction:g}" for c in m.conditions],
         [[cell.verdict if cell else None for cell in row.cells] for row in rows],
         [[cell.effect if cell else None for cell in row.cells] for row in rows],
         marks,

@@ -61,7 +61,7 @@ def _matrix(verdicts: dict[Condition, str]) -> multiverse.Matrix:
 def test_the_sentence_names_the_factor_under_which_a_claim_breaks():
     m = _matrix({Condition("writeup", s): v for s, v in ((0.0, "INCONCLUSIVE"), (0.5, "INCONCLUSIVE"),
                                                           (1.0, "SUPPORTED"), (1.5, "SUPPORTED"))})
-    assert m.sentence(m.rows[0]) == "C9 holds in 2 of 3 conditions; it breaks whenever rates x 0.5."
+    assert m.sentence(m.rows[0]) == "C9 holds in 2 of 3 conditions; it breaks whenever the rates are ×0.5."
 
 
 def test_a_supported_comparison_under_the_control_is_named():
