@@ -211,23 +211,34 @@ def gather_conditions(
     return evidence
 
 
-def affordable_seeds(anchor: Mapping[str, Any], conditions: tuple[Condition, ...], tier: Tier, devices: int,
-                     budget_s: float) -> int:
+def affordable_seeds(
+    training: Mapping[str, Any], probing: Mapping[str, Any], deciding: Mapping[str, Any],
+    conditions: tuple[Condition, ...], tier: Tier, devices: int, budget_s: float,
+) -> int:
     """The most seeds per condition whose estimated wall time fits `budget_s`, at least stats.MIN_SEEDS_T.
 
-    `anchor` is a measured claims run of the same tier (an evidence.json: its seeds, epochs and wall times).
-    Estimate for S seeds, with A arms and C conditions (training shards over the devices, the probes do not):
+    From three measured runs: `training`, a claims run of the same tier (its evidence.json: seeds, epochs,
+    training and compile seconds); `probing`, benchmarks/test_probe_cost.py's JSON on the same kind of device
+    (each probe's seconds and their compile share); `deciding`, a multiverse report (its decision seconds per
+    condition). With A arms, C conditions, S seeds and D devices (training shards over them):
 
-        compile + training x (A x S x epochs) / (2 x seeds x epochs)_anchor / devices + probes x C x S / seeds_anchor
+        compile + probe compile + S x (A x epochs x training per model-epoch / D + C x probe run per seed)
+        + C x decisions per condition
+
+    (not modelled: the second test pass a multiverse of both protocols evaluates, a few percent of an epoch).
     """
-    walls = anchor["provenance"]["wall_seconds"]
-    anchor_seeds, anchor_epochs = len(anchor["seeds"]), anchor["protocol"]["tier"]["epochs"]
-    per_model_epoch = walls["training (when trained)"] / (2 * anchor_seeds * anchor_epochs)
-    per_seed_condition = walls["probes"] / anchor_seeds
-    arms = len(arms_for(conditions, tier))
-    per_seed = arms * tier.epochs * per_model_epoch / devices + len(conditions) * per_seed_condition
-    fitting = int((budget_s - walls["compile (when trained)"]) // per_seed)
-    return max(stats.MIN_SEEDS_T, fitting)
+    walls = training["provenance"]["wall_seconds"]
+    per_model_epoch = walls["training (when trained)"] / (
+        2 * len(training["seeds"]) * training["protocol"]["tier"]["epochs"])
+    (bench,) = [b["extra_info"] for b in probing["benchmarks"] if b["name"] == "test_probe_cost"]
+    probe_compile = sum(v for k, v in bench.items() if k.endswith("_compile_seconds"))
+    probe_total = sum(v for k, v in bench.items() if k.endswith("_seconds") and not k.endswith("_compile_seconds"))
+    probe_run_per_seed = max(probe_total - probe_compile, 0.0) / bench["seeds"]
+    per_condition_decisions = deciding["wall_seconds"]["decisions"] / len(deciding["matrix"]["conditions"])
+    fixed = walls["compile (when trained)"] + probe_compile + len(conditions) * per_condition_decisions
+    per_seed = (len(arms_for(conditions, tier)) * tier.epochs * per_model_epoch / devices
+                + len(conditions) * probe_run_per_seed)
+    return max(stats.MIN_SEEDS_T, int((budget_s - fixed) // per_seed))
 
 
 # --------------------------------------------------------------------------- the matrix
@@ -391,12 +402,13 @@ def heatmap(m: Matrix) -> Figure:
     )
 
 
-def report_content(m: Matrix, provenance: Mapping[str, Any], wall_seconds: float) -> dict[str, Any]:
-    """What report.write_multiverse_report writes: the matrix with where it came from."""
+def report_content(m: Matrix, provenance: Mapping[str, Any], wall_seconds: Mapping[str, float]) -> dict[str, Any]:
+    """What report.write_multiverse_report writes: the matrix with where it came from and how long each step
+    took (`wall_seconds`: "total", "training" (or loading), "probes", "decisions")."""
     return {
         "title": 'Multiverse: where the claims of "How and Why Does Dropout Work?" hold',
         "generated": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        "wall_seconds": round(wall_seconds, 1),
+        "wall_seconds": {step: round(seconds, 1) for step, seconds in wall_seconds.items()},
         "matrix": m.as_dict(),
         "provenance": dict(provenance),
     }

@@ -20,8 +20,17 @@ import pytest
 
 from claims import family
 from fixtures.options import cache_dir_of
-from harness import multiverse, report
-from harness.config import PROTOCOLS, SMOKE, TINY_MULTIVERSE, Condition, Tier
+from fixtures.session import FULL_MULTIVERSE_ANCHORS, FULL_MULTIVERSE_BUDGET_S
+from harness import REPOSITORY, multiverse, report, stats
+from harness.config import (
+    FULL,
+    MULTIVERSE,
+    PROTOCOLS,
+    SMOKE,
+    TINY_MULTIVERSE,
+    Condition,
+    Tier,
+)
 from harness.data import ENV_VAR, load_cifar10
 from harness.run_set import RunSet
 
@@ -49,6 +58,24 @@ def test_arms_share_each_protocols_baseline_and_carry_its_flags():
 def test_a_tier_too_short_for_a_training_length_is_refused_with_the_fix():
     with pytest.raises(ValueError, match=r"after 1 epoch\(s\) of 4.*Fix: train at least 8 epochs"):
         multiverse.check_tier((Condition(epoch_fraction=0.25),), dataclasses.replace(SMOKE, epochs=4))
+
+
+def test_the_full_multiverse_grows_with_the_devices_and_never_below_the_minimum_seeds():
+    training = {"provenance": {"wall_seconds": {"training (when trained)": 100.0, "compile (when trained)": 10.0}},
+                "seeds": list(range(8)), "protocol": {"tier": {"epochs": 200}}}
+    probing = {"benchmarks": [{"name": "test_probe_cost",
+                               "extra_info": {"seeds": 8, "mc_seconds": 10.0, "mc_compile_seconds": 9.0}}]}
+    deciding = {"wall_seconds": {"decisions": 24.0}, "matrix": {"conditions": [{}] * 24}}
+    seeds = [multiverse.affordable_seeds(training, probing, deciding, MULTIVERSE, FULL, devices, 600.0)
+             for devices in (1, 8)]
+    # fixed 10 + 9 + 24 x 1 s; per seed 10 arms x 200 epochs x 100 / (2 x 8 x 200) s / devices + 24 x 1 / 8 s
+    assert seeds == [(600 - 43) // (62.5 + 3), (600 - 43) // (62.5 / 8 + 3)] == [8, 51]
+    assert multiverse.affordable_seeds(training, probing, deciding, MULTIVERSE, FULL, 1, 60.0) == stats.MIN_SEEDS_T
+
+
+def test_the_measured_runs_that_size_the_full_multiverse_are_committed():
+    measured = [json.loads((REPOSITORY / "reports" / "reference" / name).read_text()) for name in FULL_MULTIVERSE_ANCHORS]
+    assert multiverse.affordable_seeds(*measured, MULTIVERSE, FULL, 1, FULL_MULTIVERSE_BUDGET_S) >= stats.MIN_SEEDS_T
 
 
 def _matrix(verdicts: dict[Condition, str]) -> multiverse.Matrix:
@@ -108,7 +135,8 @@ def test_the_tiny_multiverse_is_decided_cached_and_reported(trained, tmp_path):
     assert m.control_violations() == []  # the honest control: the two variants are one model
 
     html = tmp_path / "multiverse-check.html"
-    content = multiverse.report_content(m, {"commit": "test"}, wall_seconds=1.0)
+    content = multiverse.report_content(m, {"commit": "test"}, {"total": 3.0, "training": 1.0, "probes": 1.0,
+                                                                 "decisions": 1.0})
     report.write_multiverse_report(content, {"multiverse_heatmap": multiverse.heatmap(m)}, html,
                                    html.with_suffix(".json"))
     page, written = html.read_text(), json.loads(html.with_suffix(".json").read_text())
