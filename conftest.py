@@ -12,15 +12,12 @@ OPT_IN_MARKERS = ("full", "multiverse")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Tests marked `heavy` run first (under pytest-xdist a long test started last would end the session
-    alone, the other worker idle) and tests marked `after_claims` (they read what every claim decided) after
-    all the others; tests marked with an OPT_IN_MARKERS marker the -m expression does not name are
-    deselected."""
+    """Tests marked `after_claims` (they read what every claim decided) run after all the others; tests
+    marked with an OPT_IN_MARKERS marker the -m expression does not name are deselected."""
     expression = config.getoption("markexpr") or ""
     unnamed = [m for m in OPT_IN_MARKERS if m not in expression]
     deselected = [item for item in items if any(item.get_closest_marker(m) for m in unnamed)]
     if deselected:
         config.hook.pytest_deselected(items=deselected)
         items[:] = [item for item in items if item not in deselected]
-    items.sort(key=lambda item: (item.get_closest_marker("after_claims") is not None,  # stable: order kept
-                                 item.get_closest_marker("heavy") is None))
+    items.sort(key=lambda item: item.get_closest_marker("after_claims") is not None)  # stable: order kept

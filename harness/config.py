@@ -19,6 +19,8 @@ HIDDEN_WIDTHS: tuple[int, ...] = (256, 128, 64, 32)
 WRITEUP_SEED = 42
 
 VARIANTS: tuple[str, ...] = ("baseline", "dropout")
+# The claims compare the first epoch with the last and fit slopes over the second half of training.
+MIN_EPOCHS = 2
 
 
 @dataclass(frozen=True)

@@ -145,6 +145,14 @@ def gather_run_set(run_set: RunSet, seeds: tuple[int, ...]) -> RunSet:
     )
 
 
+def as_reporting_process_says(flags: list[bool]) -> list[bool]:
+    """Process 0's flags on every process (one process: the flags as they are), so that every process
+    decides the same, e.g. which runs to train when only process 0 reads the cache."""
+    if jax.process_count() == 1:
+        return list(flags)
+    return [bool(flag) for flag in multihost_utils.broadcast_one_to_all(np.asarray(flags))]
+
+
 def is_reporting_process() -> bool:
     """Process 0 writes reports and caches: every process holds the same gathered runs, one writes them."""
     return jax.process_index() == 0

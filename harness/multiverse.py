@@ -37,11 +37,10 @@ from typing import Any
 
 import jax
 import numpy as np
-from jax.experimental import multihost_utils
 from matplotlib.figure import Figure
 
 from harness import HARNESS_VERSION, cache, distributed, figures, probes, stats
-from harness.config import PROTOCOLS, VARIANTS, Condition, RunConfig, Tier
+from harness.config import MIN_EPOCHS, PROTOCOLS, VARIANTS, Condition, RunConfig, Tier
 from harness.data import Cifar10
 from harness.evidence import Evidence
 from harness.input_pipeline import TierData, prepare
@@ -55,9 +54,6 @@ CACHE_VERSION = f"{HARNESS_VERSION}+multiverse"
 
 
 # --------------------------------------------------------------------------- runs
-
-
-MIN_EPOCHS = 2  # the claims compare the first epoch with the last and fit slopes over the second half
 
 
 def check_tier(conditions: tuple[Condition, ...], tier: Tier) -> None:
@@ -171,7 +167,7 @@ def condition_runs(
         for key in sorted(set(keys.values())) if writer else ():  # one order for every process: no deadlock
             locks.enter_context(cache.one_writer(cache_dir, key))
         found = {} if retrain or not writer else {c: cache.load(cache_dir, keys[c]) for c in conditions}
-        cached = _as_process_0_says([found.get(c) is not None for c in conditions])
+        cached = distributed.as_reporting_process_says([found.get(c) is not None for c in conditions])
         missing = tuple(c for c, hit in zip(conditions, cached, strict=True) if not hit)
         if missing:
             trained = train(missing, tier, data, widths=widths, progress=progress)
@@ -181,13 +177,6 @@ def condition_runs(
                     _save(cache_dir, keys[condition], run_set)
             found |= trained
     return {c: (found[c], keys[c]) for c in conditions if found.get(c) is not None}
-
-
-def _as_process_0_says(flags: list[bool]) -> list[bool]:
-    """Process 0's flags on every process (one process: the flags), so that every process trains the same runs."""
-    if jax.process_count() == 1:
-        return flags
-    return [bool(flag) for flag in multihost_utils.broadcast_one_to_all(np.asarray(flags))]
 
 
 def _save(cache_dir: Path, key: str, run_set: RunSet) -> None:

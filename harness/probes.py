@@ -77,13 +77,9 @@ def _head(variables: dict, relu0: jax.Array, masks_fn, widths) -> jax.Array:
 
 def monte_carlo_dropout(run_set: RunSet, data: Dataset) -> dict[str, np.ndarray]:
     """C7: average the softmax of k sub-networks (fresh masks per example and layer)."""
-    mc, single, det = _over_runs(_monte_carlo_program(run_set.config.widths), run_set, "dropout", data)
-    return {
-        "mc_samples": np.asarray(MC_SAMPLES),
-        "mc_accuracy": np.asarray(mc),
-        "single_subnetwork_accuracy": np.asarray(single),
-        "deterministic_accuracy": np.asarray(det),
-    }
+    measured = _over_runs(_monte_carlo_program(run_set.config.widths), run_set, "dropout", data)
+    names = ("mc_accuracy", "single_subnetwork_accuracy", "deterministic_accuracy")
+    return {"mc_samples": np.asarray(MC_SAMPLES), **dict(zip(names, measured, strict=True))}
 
 
 @_compiled
@@ -137,14 +133,9 @@ def scaling_conventions(run_set: RunSet, data: Dataset) -> dict[str, np.ndarray]
     mismatch Li et al. (2019, "Understanding the disharmony between dropout and
     batch normalization by variance shift") trace dropout + BatchNorm problems to.
     """
-    bias, noise, shift, max_err, agree = _over_runs(_scaling_program(run_set.config.widths), run_set, "dropout", data)
-    return {
-        "expectation_bias": np.asarray(bias),
-        "expectation_noise": np.asarray(noise),
-        "variance_shift": np.asarray(shift),
-        "conversion_max_error": np.asarray(max_err),
-        "conversion_agreement": np.asarray(agree),
-    }
+    measured = _over_runs(_scaling_program(run_set.config.widths), run_set, "dropout", data)
+    names = ("expectation_bias", "expectation_noise", "variance_shift", "conversion_max_error", "conversion_agreement")
+    return dict(zip(names, measured, strict=True))
 
 
 @_compiled

@@ -61,8 +61,7 @@ PER_CLASS = 50
 MAX_FLAGGED = {"primary": 2, "secondary": 3}
 CHANCE_OF_FAILING = 5e-4  # bound on P(check fails) under a correct FWER <= alpha per family
 
-pytestmark = [pytest.mark.heavy,
-              pytest.mark.skipif(not os.environ.get(ENV_VAR), reason=f"needs the real CIFAR-10: set {ENV_VAR}")]
+pytestmark = pytest.mark.skipif(not os.environ.get(ENV_VAR), reason=f"needs the real CIFAR-10: set {ENV_VAR}")
 
 
 def _a_vs_b(runs: RunSet) -> RunSet:

@@ -32,7 +32,6 @@ def assert_same_runs(a, b):
     np.testing.assert_array_equal(a.params["Dense_0"]["kernel"], b.params["Dense_0"]["kernel"])
 
 
-@pytest.mark.heavy
 def test_miss_trains_then_hit_loads_the_same_numbers(tmp_path, tier_data):
     config = tiny_config()
     trained, key = get_runs(config, tier_data, cache_dir=tmp_path)

@@ -27,7 +27,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-import pytest
 from distributed_training import NUM_SEEDS
 from sharded_training import TIGHT
 from tiny_problem import NUM_TRAIN, tiny_config
@@ -88,7 +87,6 @@ def wait_all(processes: dict[str, subprocess.Popen], logs: Path) -> None:
         raise AssertionError(f"{reason}\n{shown}")
 
 
-@pytest.mark.heavy
 def test_distributed_runs_equal_single_process(tmp_path: Path):
     env = dict(os.environ)  # JAX_COMPILATION_CACHE_DIR and the like travel with it
     env["JAX_PLATFORMS"] = "cpu"

@@ -305,6 +305,12 @@ def test_absurd_seed_counts_are_refused_with_their_memory_cost(inner):
     result.stderr.fnmatch_lines(["*--seeds must be at most 256*MiB of weights, Adam moments*GiB*"])
 
 
+def test_the_options_of_a_multi_process_run_are_refused_without_distributed(inner):
+    result = inner.runpytest("-p", "no:cacheprovider", "--coordinator=127.0.0.1:1234", "--process-id=0")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*--coordinator, --process-id only apply to a multi-process run. Fix: add --distributed*"])
+
+
 @pytest.mark.parametrize("where", ["a folder", "an unwritable folder"])
 def test_an_unwritable_report_fails_at_start_up(inner, where):
     if where == "a folder":

@@ -122,7 +122,6 @@ def trained(tmp_path_factory) -> dict:
     return {"data": data, "runs": runs, "ahead": ahead["control"], "cache_dir": cache_dir}
 
 
-@pytest.mark.heavy
 @needs_cifar10
 def test_the_tiny_multiverse_is_decided_cached_and_reported(trained, tmp_path):
     evidence = multiverse.gather_conditions(trained["runs"], trained["data"])
@@ -155,7 +154,6 @@ def test_the_tiny_multiverse_is_decided_cached_and_reported(trained, tmp_path):
                                       trained["runs"][condition][0].curves["test_accuracy"])
 
 
-@pytest.mark.heavy
 @needs_cifar10
 def test_the_negative_control_catches_a_dropout_model_given_one_more_epoch(trained):
     honest, _ = trained["runs"][CONTROL]

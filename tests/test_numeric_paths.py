@@ -58,7 +58,6 @@ def pre_batchnorm_biases(*processes: subprocess.Popen) -> list[str]:
 
 
 @pytest.mark.skipif(not has_wider_vector_units(), reason="this CPU's native path is SSE4.2 already")
-@pytest.mark.heavy
 def test_the_other_isa_trains_other_numbers():
     # Both interpreters at once: their compilers run on a core each.
     native, other = pre_batchnorm_biases(start_training(""), start_training(OTHER_ISA))

@@ -11,12 +11,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 ROOT = Path(__file__).parents[1]
 
 
-@pytest.mark.heavy
 def test_sharded_runs_equal_unsharded():
     env = dict(os.environ)
     # Optimisation level 0: compiling is most of this check's time, and both programs it compares are
