@@ -46,7 +46,7 @@ from harness.evidence import Evidence
 from harness.input_pipeline import TierData, prepare
 from harness.models import keep_probabilities
 from harness.run_set import Arm, RunSet
-from harness.runs import run_sharding
+from harness.runs import peak_device_memory, run_sharding
 from harness.train import train_runs
 
 # The one-program numeric path differs from a tier's own program, so its runs never share a cache entry with them.
@@ -124,11 +124,21 @@ def train_conditions(
         sharding=run_sharding(len(arms) * len(share)),
     )
     by_epoch = {e: distributed.gather_run_set(r, seeds) for e, r in {epochs: run_set, **run_set.earlier}.items()}
-    return {c: condition_view(by_epoch[c.epochs(tier)], c, c.run_config(tier, widths)) for c in conditions}
+    trained_with = {
+        "trained_with": f"{len(arms)} arms x {len(seeds)} seeds in one program",
+        "program_runs": len(arms) * len(seeds),
+        "program_epochs": epochs,
+        "steps_per_epoch": -(-dataset.train_x.shape[0] // first.protocol.batch_size),  # the last batch is partial
+        "devices": [str(d) for d in jax.devices()],
+        "peak_device_memory_bytes": peak_device_memory(),
+    }
+    return {c: condition_view(by_epoch[c.epochs(tier)], c, c.run_config(tier, widths), trained_with)
+            for c in conditions}
 
 
-def condition_view(run_set: RunSet, condition: Condition, config: RunConfig) -> RunSet:
-    """The condition's two arms of a multiverse run set, as a tier's run set of `config` (variants VARIANTS)."""
+def condition_view(run_set: RunSet, condition: Condition, config: RunConfig, meta: Mapping[str, Any]) -> RunSet:
+    """The condition's two arms of a multiverse run set, as a tier's run set of `config` (variants VARIANTS);
+    `meta` says how the whole program was trained (what `training_speed` reads)."""
     picked = [run_set.variants.index(name) for name in arm_names(condition)]
     take = lambda leaf: np.asarray(leaf)[picked]
     return RunSet(
@@ -137,8 +147,30 @@ def condition_view(run_set: RunSet, condition: Condition, config: RunConfig) -> 
         params=jax.tree_util.tree_map(take, run_set.params),
         batch_stats=jax.tree_util.tree_map(take, run_set.batch_stats),
         train_seconds=run_set.train_seconds, compile_seconds=run_set.compile_seconds, variants=VARIANTS,
-        meta={"trained_with": f"{len(run_set.variants)} arms x {len(run_set.seeds)} seeds in one program"},
+        meta=dict(meta),
     )
+
+
+def training_speed(runs: Mapping[Condition, tuple[RunSet, str]]) -> dict[str, Any]:
+    """How fast the one program trained every condition (all conditions share it, so any one's run set says):
+
+        µs per model-step = training seconds (after compiling; per-epoch evaluation included)
+                            / (runs x epochs x steps per epoch)
+
+    Empty when the run sets predate these facts."""
+    run_set, _ = next(iter(runs.values()))
+    meta = run_set.meta
+    if "program_runs" not in meta:
+        return {}
+    model_steps = meta["program_runs"] * meta["program_epochs"] * meta["steps_per_epoch"]
+    return {
+        "runs": meta["program_runs"], "epochs": meta["program_epochs"], "steps_per_epoch": meta["steps_per_epoch"],
+        "model_steps": model_steps,
+        "compile_seconds": round(run_set.compile_seconds, 1), "train_seconds": round(run_set.train_seconds, 1),
+        "us_per_model_step": round(run_set.train_seconds / model_steps * 1e6, 2),
+        "devices": meta["devices"], "peak_device_memory_bytes": meta["peak_device_memory_bytes"],
+        "cache": meta.get("cache", ""),
+    }
 
 
 def condition_runs(
@@ -391,13 +423,16 @@ def heatmap(m: Matrix) -> Figure:
     )
 
 
-def report_content(m: Matrix, provenance: Mapping[str, Any], wall_seconds: Mapping[str, float]) -> dict[str, Any]:
-    """What report.write_multiverse_report writes: the matrix with where it came from and how long each step
-    took (`wall_seconds`: "total", "training" (or loading), "probes", "decisions")."""
+def report_content(m: Matrix, provenance: Mapping[str, Any], wall_seconds: Mapping[str, float],
+                   training: Mapping[str, Any]) -> dict[str, Any]:
+    """What report.write_multiverse_report writes: the matrix with where it came from, how long each step
+    took (`wall_seconds`: "total", "training" (or loading), "probes", "decisions") and how fast the one program
+    trained (`training`, from `training_speed`)."""
     return {
         "title": 'Multiverse: where the claims of "How and Why Does Dropout Work?" hold',
         "generated": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "wall_seconds": {step: round(seconds, 1) for step, seconds in wall_seconds.items()},
+        "training": dict(training),
         "matrix": m.as_dict(),
         "provenance": dict(provenance),
     }

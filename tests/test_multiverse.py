@@ -134,14 +134,20 @@ def test_the_tiny_multiverse_is_decided_cached_and_reported(trained, tmp_path):
     assert m.control_violations() == []  # the honest control: the two variants are one model
 
     html = tmp_path / "multiverse-check.html"
+    speed = multiverse.training_speed(trained["runs"])
     content = multiverse.report_content(m, {"commit": "test"}, {"total": 3.0, "training": 1.0, "probes": 1.0,
-                                                                 "decisions": 1.0})
+                                                                 "decisions": 1.0}, speed)
     report.write_multiverse_report(content, {"multiverse_heatmap": multiverse.heatmap(m)}, html,
                                    html.with_suffix(".json"))
     page, written = html.read_text(), json.loads(html.with_suffix(".json").read_text())
     assert 'data-figure="multiverse_heatmap"' in page and "data:image/png;base64," in page
     assert all(sentence in page for sentence in written["matrix"]["sentences"].values())
     assert len(written["matrix"]["rows"]) == len(m.rows) and written["matrix"]["conditions"][0]["primary"]
+    arms = len(multiverse.arms_for(TINY_MULTIVERSE, TIER))
+    # this fixture's one program also trains the control one epoch further (see `trained`)
+    assert speed["runs"] == arms * TIER.num_seeds and speed["epochs"] == TIER.epochs + 1
+    assert speed["model_steps"] == speed["runs"] * speed["epochs"] * -(-TIER.train_per_class * 10 // PROTOCOLS["writeup"].batch_size)
+    assert speed["us_per_model_step"] > 0 and f'{speed["us_per_model_step"]} µs per model-step' in page
 
     def no_training(*args, **kwargs):
         raise AssertionError("every condition is cached: nothing may train")
