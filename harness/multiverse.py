@@ -232,34 +232,37 @@ def gather_conditions(
     return evidence
 
 
-def affordable_seeds(
-    training: Mapping[str, Any], probing: Mapping[str, Any], deciding: Mapping[str, Any],
-    conditions: tuple[Condition, ...], tier: Tier, devices: int, budget_s: float,
-) -> int:
-    """The most seeds per condition whose estimated wall time fits `budget_s`, at least stats.MIN_SEEDS_T.
+def estimated_seconds(
+    measured: Mapping[str, Any], conditions: tuple[Condition, ...], tier: Tier, devices: int,
+) -> float:
+    """The wall time of the multiverse `conditions` x `tier` (its seeds) on `devices` devices, from one measured
+    multiverse run (its report JSON, on the kind of device to size for; any epochs and seeds: `report_content`
+    records its step times and `training_speed`). With A arms, E epochs, S seeds, D devices, M measured seeds:
 
-    From three measured runs: `training`, a claims run of the same tier (its evidence.json: seeds, epochs,
-    training and compile seconds); `probing`, benchmarks/test_probe_cost.py's JSON on the same kind of device
-    (each probe's seconds and their compile share); `deciding`, a multiverse report (its decision seconds per
-    condition). With A arms, C conditions, S seeds and D devices (training shards over them):
+        compile + probes + S x (A x E x seconds per model-epoch / D + (rest of training + decisions) / M)
 
-        compile + probe compile + S x (A x epochs x training per model-epoch / D + C x probe run per seed)
-        + C x decisions per condition
-
-    (not modelled: the second test pass a multiverse of both protocols evaluates, a few percent of an epoch).
+    seconds per model-epoch = training seconds / (runs x epochs) of the measured program (per-epoch evaluation
+    included); "rest of training" is its training step less compiling and training (data, gathering the kept
+    epochs, caching), counted per seed like the decisions; the probes are counted once: they are compile-bound
+    (reports/reference/README.md: 46 s for 8 seeds on an H200, 47 s for 15 on an H100).
     """
-    walls = training["provenance"]["wall_seconds"]
-    per_model_epoch = walls["training (when trained)"] / (
-        2 * len(training["seeds"]) * training["protocol"]["tier"]["epochs"])
-    (bench,) = [b["extra_info"] for b in probing["benchmarks"] if b["name"] == "test_probe_cost"]
-    probe_compile = sum(v for k, v in bench.items() if k.endswith("_compile_seconds"))
-    probe_total = sum(v for k, v in bench.items() if k.endswith("_seconds") and not k.endswith("_compile_seconds"))
-    probe_run_per_seed = max(probe_total - probe_compile, 0.0) / bench["seeds"]
-    per_condition_decisions = deciding["wall_seconds"]["decisions"] / len(deciding["matrix"]["conditions"])
-    fixed = walls["compile (when trained)"] + probe_compile + len(conditions) * per_condition_decisions
+    speed, walls = measured["training"], measured["wall_seconds"]
+    per_model_epoch = speed["train_seconds"] / (speed["runs"] * speed["epochs"])
+    rest = walls["training"] - speed["compile_seconds"] - speed["train_seconds"]
     per_seed = (len(arms_for(conditions, tier)) * tier.epochs * per_model_epoch / devices
-                + len(conditions) * probe_run_per_seed)
-    return max(stats.MIN_SEEDS_T, int((budget_s - fixed) // per_seed))
+                + (rest + walls["decisions"]) / len(measured["matrix"]["seeds"]))
+    return speed["compile_seconds"] + walls["probes"] + tier.num_seeds * per_seed
+
+
+def affordable_seeds(
+    measured: Mapping[str, Any], conditions: tuple[Condition, ...], tier: Tier, devices: int, budget_s: float,
+) -> int:
+    """The most seeds per condition whose `estimated_seconds` fit `budget_s`, at least stats.MIN_SEEDS_T."""
+    seeds = stats.MIN_SEEDS_T
+    while estimated_seconds(measured, conditions, dataclasses.replace(tier, num_seeds=seeds + 1),
+                            devices) <= budget_s:
+        seeds += 1
+    return seeds
 
 
 # --------------------------------------------------------------------------- the matrix

@@ -20,7 +20,7 @@ import pytest
 
 from claims import family
 from fixtures.options import cache_dir_of
-from fixtures.session import FULL_MULTIVERSE_ANCHORS, FULL_MULTIVERSE_BUDGET_S
+from fixtures.session import FULL_MULTIVERSE_ANCHOR, FULL_MULTIVERSE_BUDGET_S
 from harness import REPOSITORY, multiverse, report, stats
 from harness.config import (
     FULL,
@@ -61,40 +61,25 @@ def test_a_tier_too_short_for_a_training_length_is_refused_with_the_fix():
 
 
 def test_the_full_multiverse_grows_with_the_devices_and_never_below_the_minimum_seeds():
-    training = {"provenance": {"wall_seconds": {"training (when trained)": 100.0, "compile (when trained)": 10.0}},
-                "seeds": list(range(8)), "protocol": {"tier": {"epochs": 200}}}
-    probing = {"benchmarks": [{"name": "test_probe_cost",
-                               "extra_info": {"seeds": 8, "mc_seconds": 10.0, "mc_compile_seconds": 9.0}}]}
-    deciding = {"wall_seconds": {"decisions": 24.0}, "matrix": {"conditions": [{}] * 24}}
-    seeds = [multiverse.affordable_seeds(training, probing, deciding, MULTIVERSE, FULL, devices, 600.0)
-             for devices in (1, 8)]
-    # fixed 10 + 9 + 24 x 1 s; per seed 10 arms x 200 epochs x 100 / (2 x 8 x 200) s / devices + 24 x 1 / 8 s
-    assert seeds == [(600 - 43) // (62.5 + 3), (600 - 43) // (62.5 / 8 + 3)] == [8, 51]
-    assert multiverse.affordable_seeds(training, probing, deciding, MULTIVERSE, FULL, 1, 60.0) == stats.MIN_SEEDS_T
+    measured = {"training": {"runs": 100, "epochs": 20, "train_seconds": 40.0, "compile_seconds": 20.0},
+                "wall_seconds": {"training": 70.0, "probes": 30.0, "decisions": 10.0},
+                "matrix": {"seeds": list(range(10))}}
+    # fixed 20 + 30 s; per seed 10 arms x 200 epochs x 0.02 s / devices + (10 + 10) / 10 s
+    assert multiverse.estimated_seconds(measured, MULTIVERSE, FULL, 1) == 50 + 8 * (40 + 2)
+    seeds = [multiverse.affordable_seeds(measured, MULTIVERSE, FULL, devices, 600.0) for devices in (1, 8)]
+    assert seeds == [(600 - 50) // (40 + 2), (600 - 50) // (40 / 8 + 2)] == [13, 78]
+    assert multiverse.affordable_seeds(measured, MULTIVERSE, FULL, 1, 60.0) == stats.MIN_SEEDS_T
 
 
-def test_the_measured_runs_that_size_the_full_multiverse_are_committed():
-    measured = [json.loads((REPOSITORY / "reports" / "reference" / name).read_text()) for name in FULL_MULTIVERSE_ANCHORS]
-    assert multiverse.affordable_seeds(*measured, MULTIVERSE, FULL, 1, FULL_MULTIVERSE_BUDGET_S) >= stats.MIN_SEEDS_T
-
-
-def _matrix(verdicts: dict[Condition, str]) -> multiverse.Matrix:
-    cells = tuple(multiverse.Cell(v, 0.1, 0.0, 0.2, 0.01, 0.9) for v in verdicts.values())
-    rows = (multiverse.Row("C9", None, "claim", "", "", False, cells),
-            multiverse.Row("C9", "C9.x", "primary", "", "", True, cells))
-    return multiverse.Matrix(tuple(verdicts), rows, {}, "smoke", (1, 2, 3))
-
-
-def test_the_sentence_names_the_factor_under_which_a_claim_breaks():
-    m = _matrix({Condition("writeup", s): v for s, v in ((0.0, "INCONCLUSIVE"), (0.5, "INCONCLUSIVE"),
-                                                          (1.0, "SUPPORTED"), (1.5, "SUPPORTED"))})
-    assert m.sentence(m.rows[0]) == "C9 holds in 2 of 3 conditions; it breaks whenever the rates are ×0.5."
-
-
-def test_a_supported_comparison_under_the_control_is_named():
-    m = _matrix({Condition(): "SUPPORTED", Condition(rate_scale=0.0): "SUPPORTED"})
-    (violation,) = m.control_violations()
-    assert violation.startswith("C9.x is SUPPORTED under the negative control writeup · rates ×0 · 1 of the epochs")
+def test_the_measured_run_that_sizes_the_full_multiverse_is_committed_and_reproduces_itself():
+    measured = json.loads((REPOSITORY / "reports" / "reference" / FULL_MULTIVERSE_ANCHOR).read_text())
+    assert multiverse.affordable_seeds(measured, MULTIVERSE, FULL, 1, FULL_MULTIVERSE_BUDGET_S) >= stats.MIN_SEEDS_T
+    # the estimate of the measured run itself is its own wall time (less the report's own writing)
+    itself = dataclasses.replace(FULL, epochs=measured["training"]["epochs"],
+                                 num_seeds=len(measured["matrix"]["seeds"]))
+    steps = measured["wall_seconds"]
+    assert multiverse.estimated_seconds(measured, MULTIVERSE, itself, 1) == pytest.approx(
+        steps["training"] + steps["probes"] + steps["decisions"])
 
 
 # --------------------------------------------------------------------------- one small multiverse
