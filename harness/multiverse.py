@@ -426,14 +426,17 @@ def heatmap(m: Matrix) -> Figure:
     )
 
 
-def report_content(m: Matrix, provenance: Mapping[str, Any], wall_seconds: Mapping[str, float],
+def report_content(m: Matrix, tier: Tier, provenance: Mapping[str, Any], wall_seconds: Mapping[str, float],
                    training: Mapping[str, Any]) -> dict[str, Any]:
-    """What report.write_multiverse_report writes: the matrix with where it came from, how long each step
-    took (`wall_seconds`: "total", "training" (or loading), "probes", "decisions") and how fast the one program
-    trained (`training`, from `training_speed`)."""
+    """What report.write_multiverse_report writes: the matrix of `tier` (labelled reduced when it has fewer
+    seeds or epochs than the tier's defaults) with where it came from, how long each step took (`wall_seconds`:
+    "total", "training" (or loading), "probes", "decisions") and how fast the one program trained (`training`,
+    from `training_speed`)."""
     return {
         "title": 'Multiverse: where the claims of "How and Why Does Dropout Work?" hold',
         "generated": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "epochs": tier.epochs,
+        "reduced": tier.is_reduced(),
         "wall_seconds": {step: round(seconds, 1) for step, seconds in wall_seconds.items()},
         "training": dict(training),
         "matrix": m.as_dict(),

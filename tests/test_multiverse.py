@@ -82,6 +82,36 @@ def test_the_measured_run_that_sizes_the_full_multiverse_is_committed_and_reprod
         steps["training"] + steps["probes"] + steps["decisions"])
 
 
+def _matrix(verdicts: dict[Condition, str]) -> multiverse.Matrix:
+    cells = tuple(multiverse.Cell(v, 0.1, 0.0, 0.2, 0.01, 0.9) for v in verdicts.values())
+    rows = (multiverse.Row("C9", None, "claim", "", "", False, cells),
+            multiverse.Row("C9", "C9.x", "primary", "", "", True, cells))
+    return multiverse.Matrix(tuple(verdicts), rows, {}, "smoke", (1, 2, 3))
+
+
+def test_the_sentence_names_the_factor_under_which_a_claim_breaks():
+    m = _matrix({Condition("writeup", s): v for s, v in ((0.0, "INCONCLUSIVE"), (0.5, "INCONCLUSIVE"),
+                                                          (1.0, "SUPPORTED"), (1.5, "SUPPORTED"))})
+    assert m.sentence(m.rows[0]) == "C9 holds in 2 of 3 conditions; it breaks whenever the rates are ×0.5."
+
+
+def test_a_supported_comparison_under_the_control_is_named():
+    m = _matrix({Condition(): "SUPPORTED", Condition(rate_scale=0.0): "SUPPORTED"})
+    (violation,) = m.control_violations()
+    assert violation.startswith("C9.x is SUPPORTED under the negative control writeup · rates ×0 · 1 of the epochs")
+
+
+def test_a_multiverse_with_fewer_epochs_than_its_tier_is_reported_as_reduced(tmp_path):
+    m = _matrix({Condition(): "SUPPORTED", Condition(rate_scale=0.0): "INCONCLUSIVE"})
+    walls = {"total": 3.0, "training": 1.0, "probes": 1.0, "decisions": 1.0}
+    html = tmp_path / "multiverse-full.html"
+    for tier, reduced in ((dataclasses.replace(FULL, epochs=20), True), (FULL, False)):
+        content = multiverse.report_content(m, tier, {"commit": "test"}, walls, {})
+        report.write_multiverse_report(content, {"multiverse_heatmap": multiverse.heatmap(m)}, html,
+                                       html.with_suffix(".json"))
+        assert content["reduced"] is reduced and ('id="reduced"' in html.read_text()) is reduced
+
+
 # --------------------------------------------------------------------------- one small multiverse
 
 
@@ -120,8 +150,8 @@ def test_the_tiny_multiverse_is_decided_cached_and_reported(trained, tmp_path):
 
     html = tmp_path / "multiverse-check.html"
     speed = multiverse.training_speed(trained["runs"])
-    content = multiverse.report_content(m, {"commit": "test"}, {"total": 3.0, "training": 1.0, "probes": 1.0,
-                                                                 "decisions": 1.0}, speed)
+    content = multiverse.report_content(m, TIER, {"commit": "test"}, {"total": 3.0, "training": 1.0, "probes": 1.0,
+                                                                       "decisions": 1.0}, speed)
     report.write_multiverse_report(content, {"multiverse_heatmap": multiverse.heatmap(m)}, html,
                                    html.with_suffix(".json"))
     page, written = html.read_text(), json.loads(html.with_suffix(".json").read_text())
