@@ -19,8 +19,9 @@ The flow, one module per step:
     evidence_report.py  what goes into the report (provenance.py: where it came from); report.py renders it;
                         browser.py checks it
     compare.py          what changed between two evidence files (and since reports/reference/)
-    multiverse.py       every claim under many conditions, trained as one program, shown as one matrix
-                        (distributed.py: the runs shared out over several processes or hosts)
+    multiverse.py       every claim under many conditions: trained as one program, gathered per condition
+                        (distributed.py: the runs shared out over several processes or hosts);
+                        multiverse_report.py decides each condition and shows them as one matrix
 
 writeup_loop.py transcribes the writeup's own training loop: the oracle the
 trainer is tested against and the baseline it is benchmarked against.
@@ -35,7 +36,7 @@ source and fails when it is stale or deeper than 5.
     1  data  figures  report  run_set  stability  writeup
     2  cache  compare  distributed  input_pipeline  models  tfds_source  writeup_loop
     3  evidence  train
-    4  claim_check  probes  provenance  runs
+    4  claim_check  multiverse_report  probes  provenance  runs
     5  evidence_report  gather  multiverse
 """
 

@@ -1,11 +1,10 @@
-"""Where each claim holds: the claims decided under many conditions, trained as one program, read as one matrix.
+"""Where each claim holds, the runs: every condition of the multiverse trained as one program, then gathered.
 
     conditions (config.Condition: protocol x dropout-rate scale x training length)
       -> arms: per protocol one baseline and one dropout arm per rate scale
       -> one `train_runs` over every arm and seed, keeping the networks at each condition's epoch
       -> one RunSet per condition (cached per condition) -> its Evidence (probes on its own test split)
-      -> decided by the caller (claims/family.decide: Holm within each condition's family)
-      -> `Matrix`: per claim and hypothesis x condition, the verdict, the effect and the adjusted p.
+      -> multiverse_report.py: decided per condition (Holm within its family), laid out as one matrix, reported.
 
 One program: the dropout rates, the key schedule and the test split a run is
 evaluated on are inputs of the compiled program (run_set.Arm), so every
@@ -17,29 +16,23 @@ of its own: the claims at 1/4 of the epochs read the networks kept after that
 epoch of the same runs (with Adam at a constant rate, a run cut at epoch e is
 the run trained for e epochs).
 
-The writeup's own condition (writeup protocol, its rates, all epochs) is the
-primary one; the tiers assert its verdicts. Every other cell is exploratory:
-Holm corrects within a condition's family only, so the matrix describes where
-a claim holds; it is not one test across conditions.
+The full multiverse's default size is estimated here too (`estimated_seconds`, `sized_tier`),
+from a measured run of this program.
 """
 
 from __future__ import annotations
 
 import contextlib
 import dataclasses
-import datetime
-import itertools
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import jax
 import numpy as np
-from matplotlib.figure import Figure
 
-from harness import HARNESS_VERSION, cache, distributed, figures, probes, stats
+from harness import HARNESS_VERSION, cache, distributed, probes, stats
 from harness.config import MIN_EPOCHS, PROTOCOLS, VARIANTS, Condition, RunConfig, Tier
 from harness.data import Cifar10
 from harness.evidence import Evidence
@@ -151,28 +144,6 @@ def condition_view(run_set: RunSet, condition: Condition, config: RunConfig, met
     )
 
 
-def training_speed(runs: Mapping[Condition, tuple[RunSet, str]]) -> dict[str, Any]:
-    """How fast the one program trained every condition (all conditions share it, so any one's run set says):
-
-        µs per model-step = training seconds (after compiling; per-epoch evaluation included)
-                            / (runs x epochs x steps per epoch)
-
-    Empty when the run sets predate these facts."""
-    run_set, _ = next(iter(runs.values()))
-    meta = run_set.meta
-    if "program_runs" not in meta:
-        return {}
-    model_steps = meta["program_runs"] * meta["program_epochs"] * meta["steps_per_epoch"]
-    return {
-        "runs": meta["program_runs"], "epochs": meta["program_epochs"], "steps_per_epoch": meta["steps_per_epoch"],
-        "model_steps": model_steps,
-        "compile_seconds": round(run_set.compile_seconds, 1), "train_seconds": round(run_set.train_seconds, 1),
-        "us_per_model_step": round(run_set.train_seconds / model_steps * 1e6, 2),
-        "devices": meta["devices"], "peak_device_memory_bytes": meta["peak_device_memory_bytes"],
-        "cache": meta.get("cache", ""),
-    }
-
-
 def condition_runs(
     conditions: tuple[Condition, ...],
     tier: Tier,
@@ -244,7 +215,7 @@ def estimated_seconds(
     seconds per model-epoch = training seconds / (runs x epochs) of the measured program (per-epoch evaluation
     included); "rest of training" is its training step less compiling and training (data, gathering the kept
     epochs, caching), counted per seed like the decisions; the probes are counted once: they are compile-bound
-    (reports/reference/README.md: 46 s for 8 seeds on an H200, 47 s for 15 on an H100).
+    (compare `wall_seconds.probes` of the two measured full multiverses in reports/reference/).
     """
     speed, walls = measured["training"], measured["wall_seconds"]
     per_model_epoch = speed["train_seconds"] / (speed["runs"] * speed["epochs"])
@@ -265,180 +236,10 @@ def affordable_seeds(
     return seeds
 
 
-# --------------------------------------------------------------------------- the matrix
-
-
-@dataclass(frozen=True)
-class Cell:
-    """One hypothesis (or claim) under one condition."""
-
-    verdict: str
-    effect: float | None = None
-    ci_low: float | None = None
-    ci_high: float | None = None
-    p_adjusted: float | None = None  # Holm-adjusted within the condition's family, for the claim's direction
-    p_opposite_adjusted: float | None = None  # the same, against it
-
-
-@dataclass(frozen=True)
-class Row:
-    """A claim (`hypothesis` None: its primary hypotheses together) or one of its hypotheses, across conditions."""
-
-    claim: str
-    hypothesis: str | None
-    family: str  # "claim", "primary" or "secondary"
-    statement: str
-    unit: str
-    comparative: bool  # a directional comparison of the two variants: what the negative control checks
-    cells: tuple[Cell | None, ...]  # per condition; None: not decided there (see Matrix.errors)
-
-
-@dataclass(frozen=True)
-class Matrix:
-    """Verdicts per claim and hypothesis x condition. Descriptive across conditions: Holm holds within one."""
-
-    conditions: tuple[Condition, ...]
-    rows: tuple[Row, ...]
-    errors: dict[str, str]  # condition name -> why it could not be decided
-    tier: str
-    seeds: tuple[int, ...]
-
-    def claim_rows(self) -> list[Row]:
-        return [row for row in self.rows if row.hypothesis is None]
-
-    def control_violations(self) -> list[str]:
-        """Every comparative hypothesis SUPPORTED under a negative control, named with its condition."""
-        return [
-            f"{row.hypothesis} is SUPPORTED under the negative control {condition.name} (effect "
-            f"{cell.effect:+.4g} {row.unit}, Holm p={cell.p_adjusted:.3g}): the two variants are the same model "
-            "there, so this is a false positive of the pipeline"
-            for row in self.rows if row.comparative
-            for condition, cell in zip(self.conditions, row.cells, strict=True)
-            if condition.is_control and cell is not None and cell.verdict == stats.SUPPORTED
-        ]
-
-    def sentence(self, row: Row) -> str:
-        """Where a claim holds, in words: "holds in k of n conditions; breaks when ..." (controls not counted)."""
-        cells = [(c, cell) for c, cell in zip(self.conditions, row.cells, strict=True) if not c.is_control]
-        holds = [c for c, cell in cells if cell is not None and cell.verdict == stats.SUPPORTED]
-        text = f"{row.claim} holds in {len(holds)} of {len(cells)} conditions"
-        if not cells or len(holds) == len(cells):
-            return text + "."
-        if not holds:
-            return text + "; it breaks everywhere (" + _verdict_counts(cell for _, cell in cells) + ")."
-        breaks = []
-        for attribute, phrase in _FACTORS:
-            values = [value for value in dict.fromkeys(_value(c, attribute) for c, _ in cells)
-                      if not any(_value(c, attribute) == value for c in holds)]
-            if values:
-                breaks.append(phrase.format(" or ".join(values)))
-        if breaks:
-            return text + "; it breaks whenever " + ", or ".join(breaks) + "."
-        broken = [f"{c.name} ({cell.verdict if cell else 'not decided'})" for c, cell in cells if c not in holds]
-        return text + "; no single factor explains where it breaks: " + "; ".join(broken) + "."
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "tier": self.tier,
-            "seeds": list(self.seeds),
-            "note": ("Holm corrects within each condition's family; across conditions the matrix is descriptive. "
-                     "The primary condition is the pre-registered one; every other cell is exploratory."),
-            "conditions": [{"name": c.name, **dataclasses.asdict(c), "primary": c.is_primary, "control": c.is_control}
-                           for c in self.conditions],
-            "rows": [dataclasses.asdict(row) for row in self.rows],
-            "sentences": {row.claim: self.sentence(row) for row in self.claim_rows()},
-            "control_violations": self.control_violations(),
-            "errors": self.errors,
-        }
-
-
-# How a sentence names a factor's values under which a claim never holds.
-_FACTORS = (("protocol", "the protocol is {}"), ("rate_scale", "the rates are ×{}"),
-            ("epoch_fraction", "the claims are read after {} of the epochs"))
-
-
-def _value(condition: Condition, attribute: str) -> str:
-    value = getattr(condition, attribute)
-    return f"{value:g}" if isinstance(value, float) else str(value)
-
-
-def _verdict_counts(cells) -> str:
-    counts: dict[str, int] = {}
-    for cell in cells:
-        label = cell.verdict if cell is not None else "not decided"
-        counts[label] = counts.get(label, 0) + 1
-    return ", ".join(f"{n} {label}" for label, n in counts.items())
-
-
-def matrix(
-    evidence: Mapping[Condition, Evidence],
-    decide: Callable[[Evidence], dict[str, stats.Decided]],
-) -> Matrix:
-    """Decide every condition (`decide`: Holm within its family) and lay the verdicts out per row."""
-    conditions = tuple(evidence)
-    decided: dict[Condition, dict[str, stats.Decided]] = {}
-    errors = {}
-    for condition in conditions:
-        try:
-            decided[condition] = decide(evidence[condition])
-        except ValueError as error:  # claims.family.HypothesisError: a degenerate statistic in this condition
-            errors[condition.name] = str(error)
-    rows: list[Row] = []
-    claims = list(dict.fromkeys(claim for d in decided.values() for claim, c in d.items() if c.primary))
-    for claim in claims:
-        primaries = {cond: d[claim].primary for cond, d in decided.items() if claim in d}
-        rows.append(Row(claim, None, "claim", "every primary hypothesis holds", "", False, tuple(
-            Cell(stats.overall(primaries[c])) if primaries.get(c) else None for c in conditions)))
-        for family in ("primary", "secondary"):
-            verdicts = {cond: {v.result.hypothesis: v for v in getattr(d[claim], family)}
-                        for cond, d in decided.items() if claim in d}
-            for hypothesis in dict.fromkeys(itertools.chain.from_iterable(verdicts.values())):
-                example = next(v[hypothesis] for v in verdicts.values() if hypothesis in v).result
-                rows.append(Row(
-                    claim, hypothesis, family, example.statement, example.unit,
-                    example.between_variants and example.kind == "superiority",
-                    tuple(_cell(verdicts.get(c, {}).get(hypothesis)) for c in conditions),
-                ))
-    first = next(iter(evidence.values()))
-    return Matrix(conditions, tuple(rows), errors, first.tier, tuple(first.runs.seeds))
-
-
-def _cell(v: stats.Verdict | None) -> Cell | None:
-    if v is None:
-        return None
-    return Cell(v.verdict, v.result.effect, v.result.ci_low, v.result.ci_high, v.p_adjusted, v.p_opposite_adjusted)
-
-
-# --------------------------------------------------------------------------- the report
-
-
-def heatmap(m: Matrix) -> Figure:
-    """The primary hypotheses (they decide the claims) down, the conditions across."""
-    rows = [row for row in m.rows if row.family == "primary"]
-    marks = {j: "primary" if c.is_primary else "control" for j, c in enumerate(m.conditions)
-             if c.is_primary or c.is_control}
-    return figures.multiverse_heatmap(
-        [row.hypothesis or row.claim for row in rows],
-        [f"{c.protocol} ×{c.rate_scale:g} @{c.epoch_fraction:g}" for c in m.conditions],
-        [[cell.verdict if cell else None for cell in row.cells] for row in rows],
-        [[cell.effect if cell else None for cell in row.cells] for row in rows],
-        marks,
-    )
-
-
-def report_content(m: Matrix, tier: Tier, provenance: Mapping[str, Any], wall_seconds: Mapping[str, float],
-                   training: Mapping[str, Any]) -> dict[str, Any]:
-    """What report.write_multiverse_report writes: the matrix of `tier` (labelled reduced when it has fewer
-    seeds or epochs than the tier's defaults) with where it came from, how long each step took (`wall_seconds`:
-    "total", "training" (or loading), "probes", "decisions") and how fast the one program trained (`training`,
-    from `training_speed`)."""
-    return {
-        "title": 'Multiverse: where the claims of "How and Why Does Dropout Work?" hold',
-        "generated": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        "epochs": tier.epochs,
-        "reduced": tier.is_reduced(),
-        "wall_seconds": {step: round(seconds, 1) for step, seconds in wall_seconds.items()},
-        "training": dict(training),
-        "matrix": m.as_dict(),
-        "provenance": dict(provenance),
-    }
+def sized_tier(measured: Mapping[str, Any], anchor: str, conditions: tuple[Condition, ...], tier: Tier,
+               devices: int, budget_s: float) -> tuple[Tier, str]:
+    """`tier` with `affordable_seeds`, and what the report says of that choice (`anchor` names `measured`)."""
+    sized = dataclasses.replace(tier, num_seeds=affordable_seeds(measured, conditions, tier, devices, budget_s))
+    return sized, (f"{sized.num_seeds} seeds: the most whose estimated wall time fits {budget_s:.0f} s on {devices} "
+                   f"device(s) ({estimated_seconds(measured, conditions, sized, devices):.0f} s, from {anchor}); "
+                   "--seeds overrides")

@@ -248,7 +248,7 @@ def write_multiverse_report(
     content: Mapping[str, Any], figures: Mapping[str, Figure], html_path: Path, json_path: Path
 ) -> None:
     """Write the multiverse's `json_path` and self-contained `html_path`: `content` holds its title,
-    generation time, wall time, provenance and `matrix` (multiverse.Matrix.as_dict); atomically, as a pair."""
+    generation time, wall time, provenance and `matrix` (multiverse_report.Matrix.as_dict); atomically, as a pair."""
     facts = json_safe(content)
     json_text = json.dumps(facts, indent=2, allow_nan=False, ensure_ascii=False)
     html_text = _environment().get_template(MULTIVERSE_TEMPLATE).render(facts=facts, images=_embed(figures))

@@ -21,7 +21,7 @@ import pytest
 from claims import family
 from fixtures.options import cache_dir_of
 from fixtures.session import FULL_MULTIVERSE_ANCHOR, FULL_MULTIVERSE_BUDGET_S
-from harness import REPOSITORY, multiverse, report, stats
+from harness import REPOSITORY, multiverse, multiverse_report, report, stats
 from harness.config import (
     FULL,
     MULTIVERSE,
@@ -73,7 +73,9 @@ def test_the_full_multiverse_grows_with_the_devices_and_never_below_the_minimum_
 
 def test_the_measured_run_that_sizes_the_full_multiverse_is_committed_and_reproduces_itself():
     measured = json.loads((REPOSITORY / "reports" / "reference" / FULL_MULTIVERSE_ANCHOR).read_text())
-    assert multiverse.affordable_seeds(measured, MULTIVERSE, FULL, 1, FULL_MULTIVERSE_BUDGET_S) >= stats.MIN_SEEDS_T
+    tier, said = multiverse.sized_tier(measured, FULL_MULTIVERSE_ANCHOR, MULTIVERSE, FULL, 1, FULL_MULTIVERSE_BUDGET_S)
+    assert tier.num_seeds >= stats.MIN_SEEDS_T and tier.epochs == FULL.epochs
+    assert said.startswith(f"{tier.num_seeds} seeds: ") and FULL_MULTIVERSE_ANCHOR in said
     # the estimate of the measured run itself is its own wall time (less the report's own writing)
     itself = dataclasses.replace(FULL, epochs=measured["training"]["epochs"],
                                  num_seeds=len(measured["matrix"]["seeds"]))
@@ -82,11 +84,11 @@ def test_the_measured_run_that_sizes_the_full_multiverse_is_committed_and_reprod
         steps["training"] + steps["probes"] + steps["decisions"])
 
 
-def _matrix(verdicts: dict[Condition, str]) -> multiverse.Matrix:
-    cells = tuple(multiverse.Cell(v, 0.1, 0.0, 0.2, 0.01, 0.9) for v in verdicts.values())
-    rows = (multiverse.Row("C9", None, "claim", "", "", False, cells),
-            multiverse.Row("C9", "C9.x", "primary", "", "", True, cells))
-    return multiverse.Matrix(tuple(verdicts), rows, {}, "smoke", (1, 2, 3))
+def _matrix(verdicts: dict[Condition, str], tier: str = "smoke") -> multiverse_report.Matrix:
+    cells = tuple(multiverse_report.Cell(v, 0.1, 0.0, 0.2, 0.01, 0.9) for v in verdicts.values())
+    rows = (multiverse_report.Row("C9", None, "claim", "", "", False, cells),
+            multiverse_report.Row("C9", "C9.x", "primary", "", "", True, cells))
+    return multiverse_report.Matrix(tuple(verdicts), rows, {}, tier, (1, 2, 3))
 
 
 def test_the_sentence_names_the_factor_under_which_a_claim_breaks():
@@ -102,12 +104,12 @@ def test_a_supported_comparison_under_the_control_is_named():
 
 
 def test_a_multiverse_with_fewer_epochs_than_its_tier_is_reported_as_reduced(tmp_path):
-    m = _matrix({Condition(): "SUPPORTED", Condition(rate_scale=0.0): "INCONCLUSIVE"})
+    m = _matrix({Condition(): "SUPPORTED", Condition(rate_scale=0.0): "INCONCLUSIVE"}, FULL.name)
     walls = {"total": 3.0, "training": 1.0, "probes": 1.0, "decisions": 1.0}
     html = tmp_path / "multiverse-full.html"
     for tier, reduced in ((dataclasses.replace(FULL, epochs=20), True), (FULL, False)):
-        content = multiverse.report_content(m, tier, {"commit": "test"}, walls, {})
-        report.write_multiverse_report(content, {"multiverse_heatmap": multiverse.heatmap(m)}, html,
+        content = multiverse_report.report_content(m, tier, {"commit": "test"}, walls, {})
+        report.write_multiverse_report(content, {"multiverse_heatmap": multiverse_report.heatmap(m)}, html,
                                        html.with_suffix(".json"))
         assert content["reduced"] is reduced and ('id="reduced"' in html.read_text()) is reduced
 
@@ -140,7 +142,7 @@ def trained(tmp_path_factory) -> dict:
 @needs_cifar10
 def test_the_tiny_multiverse_is_decided_cached_and_reported(trained, tmp_path):
     evidence = multiverse.gather_conditions(trained["runs"], trained["data"])
-    m = multiverse.matrix(evidence, family.decide)
+    m = multiverse_report.matrix(evidence, family.decide)
 
     assert m.conditions == TINY_MULTIVERSE and not m.errors
     claims_with_primaries = [row.claim for row in m.claim_rows()]
@@ -149,10 +151,10 @@ def test_the_tiny_multiverse_is_decided_cached_and_reported(trained, tmp_path):
     assert m.control_violations() == []  # the honest control: the two variants are one model
 
     html = tmp_path / "multiverse-check.html"
-    speed = multiverse.training_speed(trained["runs"])
-    content = multiverse.report_content(m, TIER, {"commit": "test"}, {"total": 3.0, "training": 1.0, "probes": 1.0,
+    speed = multiverse_report.training_speed(trained["runs"])
+    content = multiverse_report.report_content(m, TIER, {"commit": "test"}, {"total": 3.0, "training": 1.0, "probes": 1.0,
                                                                        "decisions": 1.0}, speed)
-    report.write_multiverse_report(content, {"multiverse_heatmap": multiverse.heatmap(m)}, html,
+    report.write_multiverse_report(content, {"multiverse_heatmap": multiverse_report.heatmap(m)}, html,
                                    html.with_suffix(".json"))
     page, written = html.read_text(), json.loads(html.with_suffix(".json").read_text())
     assert 'data-figure="multiverse_heatmap"' in page and "data:image/png;base64," in page
@@ -180,7 +182,7 @@ def test_the_negative_control_catches_a_dropout_model_given_one_more_epoch(train
     honest, _ = trained["runs"][CONTROL]
     planted = one_epoch_ahead(honest, trained["ahead"])
     evidence = multiverse.gather_conditions({CONTROL: (planted, "planted")}, trained["data"])
-    violations = multiverse.matrix(evidence, family.decide).control_violations()
+    violations = multiverse_report.matrix(evidence, family.decide).control_violations()
     assert violations, "a dropout model trained one epoch more than its baseline went unnoticed by the control"
     assert all(f"under the negative control {CONTROL.name}" in v for v in violations)
     print("\n".join(["[planted bug] caught:", *violations]))
