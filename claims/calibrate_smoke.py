@@ -24,6 +24,7 @@ tests refuse a stale file.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime
 import json
 import os
@@ -36,18 +37,19 @@ from dataclasses import replace
 from pathlib import Path
 
 from fixtures.options import cache_dir_of, configured_cifar10
-from harness import HARNESS_VERSION, REPOSITORY, stability
+from harness import HARNESS_VERSION, REPOSITORY, drift, stability
 from harness.atomic import write_atomically
-from harness.config import SMOKE, WRITEUP, RunConfig
+from harness.config import SMOKE, WRITEUP, RunConfig, Tier
 from harness.data import load_cifar10, resolve_source
 
 OTHER_ISA_FLAG = "--xla_cpu_max_isa=SSE4_2"
 
 
-def smoke_config(set_index: int = 0) -> RunConfig:
-    """The smoke tier's configuration, with the seeds of calibration set `set_index` (set 0: the tier's own)."""
-    first = SMOKE.first_seed + set_index * SMOKE.num_seeds
-    return RunConfig(protocol=WRITEUP, tier=replace(SMOKE, first_seed=first))
+def smoke_config(set_index: int = 0, tier: Tier = SMOKE) -> RunConfig:
+    """The smoke tier's configuration (or a candidate `tier`), with the seeds of calibration set `set_index`
+    (set 0: the tier's own)."""
+    first = tier.first_seed + set_index * tier.num_seeds
+    return RunConfig(protocol=WRITEUP, tier=replace(tier, first_seed=first))
 
 
 def run_worker(args: argparse.Namespace) -> None:
@@ -61,7 +63,7 @@ def run_worker(args: argparse.Namespace) -> None:
     from harness.input_pipeline import prepare
     from harness.runs import get_runs
 
-    config = smoke_config(args.set_index)
+    config = smoke_config(args.set_index, Tier(**json.loads(args.tier)) if args.tier else SMOKE)
     cache_dir = Path(args.cache_dir)
     path, origin = configured_cifar10(args.cifar10)
     cifar = load_cifar10(resolve_source(path, origin=origin, cache_dir=cache_dir, allow_download=False),
@@ -85,6 +87,7 @@ def run_worker(args: argparse.Namespace) -> None:
         for family_name, group in (("primary", d.primary), ("secondary", d.secondary))
         for v in group
     }
+    everything = [v for d in decided.values() for v in d.all()]
     result = {
         "set": args.set_index,
         "seeds": list(evidence.runs.seeds),
@@ -93,11 +96,15 @@ def run_worker(args: argparse.Namespace) -> None:
         "train_seconds": round(evidence.runs.train_seconds, 1),
         "wall_seconds": round(time.perf_counter() - start, 1),
         "hypotheses": verdicts,
+        "values": drift.record(evidence.runs, everything),
     }
     write_atomically(Path(args.result), lambda f: f.write(json.dumps(result).encode()))
 
 
-def run_set(index: int, other_isa: bool, args: argparse.Namespace, out: Path, train_only: bool) -> dict | None:
+def run_set(index: int, other_isa: bool, args: argparse.Namespace, out: Path, train_only: bool,
+            tier: Tier = SMOKE) -> dict | None:
+    """Seed set `index` of `tier` in a process of its own (on the other numeric path if `other_isa`): its
+    decisions and values, or None with `train_only`."""
     env = dict(os.environ)
     flags = env.get("XLA_FLAGS", "").replace(OTHER_ISA_FLAG, "").strip()
     env["XLA_FLAGS"] = f"{flags} {OTHER_ISA_FLAG}".strip() if other_isa else flags
@@ -107,6 +114,7 @@ def run_set(index: int, other_isa: bool, args: argparse.Namespace, out: Path, tr
                "--cache-dir", str(cache_dir), "--result", str(result)]
     command += ["--cifar10", args.cifar10] if args.cifar10 else []
     command += ["--train-only"] if train_only else []
+    command += ["--tier", json.dumps(dataclasses.asdict(tier))] if tier != SMOKE else []
     if subprocess.run(command, cwd=REPOSITORY, env=env, check=False).returncode != 0:
         raise SystemExit(
             f"calibrate_smoke: seed set {index} ({'SSE4.2' if other_isa else 'default'} numeric path) failed; its "
@@ -142,6 +150,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--set-index", type=int, default=0, help=argparse.SUPPRESS)
     parser.add_argument("--result", help=argparse.SUPPRESS)
+    parser.add_argument("--tier", help=argparse.SUPPRESS)  # a candidate tier as JSON (claims/smoke_grid.py)
     args = parser.parse_args(argv)
     if args.worker:
         run_worker(args)

@@ -1,0 +1,222 @@
+"""Has a smoke run's numbers moved? A joint test of a fresh run against the calibration's seed sets.
+
+The pinned verdicts (stability.py) catch a change that flips a stable verdict;
+most changes that move the numbers flip none. This module reads the numbers
+themselves. A smoke run is summarised by one vector of VALUES (`record`):
+every hypothesis's effect, and the levels the claims rest on, per variant
+(final train and test accuracy, the test-accuracy curve at a few epochs, and
+per layer the active-neuron count and the ReLU outputs' mean and std at the
+last epoch), each averaged over the run's seeds. The calibration
+(claims/calibrate_smoke.py) records this vector for K disjoint seed sets,
+drawn on two numeric paths: K exchangeable draws of an unchanged harness on
+"some machine". A fresh run of an unchanged harness on a new machine is one
+more such draw; a bug is a draw from somewhere else.
+
+The test. For value j with calibration values x_1j..x_Kj (mean m_j, sd s_j),
+the fresh value x_j is standardised with the normal predictive distribution
+(mean and variance unknown, estimated from the K draws):
+
+    t_j = (x_j - m_j) / (s_j sqrt(1 + 1/K))  ~  Student t, K - 1 df,
+    u_j = Phi^-1(F_{t,K-1}(t_j))             ~  N(0, 1)    (exactly, if x_.j is normal).
+
+Two statistics read the u_j jointly, each at half the false-alarm budget ALPHA:
+
+* the SUM S = sum_j u_j^2, sensitive to many moderate moves (a bug that
+  shifts every level a little). Its mean under no change is exactly m (the
+  number of values); the values are correlated (an accuracy and its curve
+  move together), so its variance is 2 sum_jk rho_jk^2 (rho: the correlation
+  of the u's, for jointly normal u), not 2m. Satterthwaite's approximation
+  S ~ c chi^2_d, with c = var / (2m) and d = 2m^2 / var, gives the threshold
+  c F^-1_{chi^2_d}(1 - ALPHA/2). rho is estimated by the calibration's
+  correlation matrix, each entry's square corrected for its small-sample bias
+  (r^2 - (1 - r^2) / (K - 2), clipped to [0, 1]: the adjusted R^2 of one
+  regressor); residual over-estimation only raises the threshold.
+* the MAXIMUM M = max_j |u_j|, sensitive to one large move: Bonferroni over the
+  m values, threshold Phi^-1(1 - ALPHA / (4m)), valid under any dependence.
+
+The run DRIFTED when S or M crosses its threshold; under the model the chance
+of a false alarm is at most ALPHA (the union of two events of ALPHA/2 each).
+The model's assumptions (normal values across seed sets; a fresh machine is
+one more exchangeable draw) are checked, not assumed: `leave_one_out` treats
+each calibration set in turn as the fresh run against the others, and
+tests/test_drift.py simulates nulls and planted shifts.
+
+Values whose calibration draws are all equal (no spread) cannot be
+standardised; they are left out and listed.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import stats as scipy_stats
+
+from harness.run_set import RunSet
+from harness.stats import Verdict
+
+# A fresh machine's unchanged harness may go red through this test with at most this probability.
+ALPHA = 0.01
+# The fewest calibration sets that give the predictive t (K - 1 df) and the correlations a footing.
+MIN_SETS = 8
+RECALIBRATE = "python -m claims.calibrate_smoke --cifar10 PATH   (README, 'Smoke expectations')"
+# How many of the values that moved most a result names.
+SHOWN = 8
+# The test-accuracy curve is recorded at these fractions of the tier's epochs (0 means epoch 1).
+CURVE_FRACTIONS = (0.0, 0.25, 0.5, 0.75, 1.0)
+
+
+def curve_epochs(epochs: int) -> list[int]:
+    """The epochs at which the test-accuracy curve enters the record: epoch 1, the quarters, the last."""
+    return sorted({max(1, round(f * epochs)) for f in CURVE_FRACTIONS})
+
+
+def record(runs: RunSet, verdicts: Sequence[Verdict]) -> dict[str, float]:
+    """One run's VALUES: every hypothesis's effect and the levels the claims rest on, seed means.
+
+    Keys name the quantity: `effect:C1`, `level:dropout:test_accuracy@12`,
+    `level:baseline:train_relu_std[2]` (layer 2, last epoch).
+    """
+    values = {f"effect:{v.result.hypothesis}": float(v.result.effect) for v in verdicts}
+    last = runs.config.tier.epochs
+    for variant in runs.variants:
+        for name in ("train_accuracy", "test_accuracy"):
+            values[f"level:{variant}:{name}@{last}"] = float(runs.curve(name, variant)[:, last].mean())
+        for epoch in curve_epochs(last):
+            if epoch != last:
+                values[f"level:{variant}:test_accuracy@{epoch}"] = float(
+                    runs.curve("test_accuracy", variant)[:, epoch].mean())
+        for name in ("test_active_count", "train_relu_mean", "train_relu_std"):
+            per_layer = runs.curve(name, variant)[:, last].mean(axis=0)
+            values.update({f"level:{variant}:{name}[{layer}]": float(v) for layer, v in enumerate(per_layer)})
+    return values
+
+
+@dataclass(frozen=True)
+class Moved:
+    """One value of a fresh run against its calibration draws."""
+
+    name: str
+    value: float
+    calibration_mean: float
+    calibration_sd: float
+    z: float  # u_j: the value's normal score under the predictive distribution (see the module docstring)
+
+    def describe(self) -> str:
+        return (f"{self.name} = {self.value:.4g} (calibration {self.calibration_mean:.4g} ± "
+                f"{self.calibration_sd:.2g}; {self.z:+.1f} calibration spreads)")
+
+
+@dataclass(frozen=True)
+class Drift:
+    """The drift test's outcome for one fresh run."""
+
+    sets: int
+    values: int
+    sum_statistic: float
+    sum_threshold: float
+    max_statistic: float
+    max_threshold: float
+    moved: tuple[Moved, ...]  # the SHOWN values with the largest |z|, largest first
+    unmodelled: tuple[str, ...]  # values without spread in the calibration, left out
+    missing: tuple[str, ...]  # calibrated values the fresh run lacks, or the reverse
+
+    @property
+    def drifted(self) -> bool:
+        return self.sum_statistic > self.sum_threshold or self.max_statistic > self.max_threshold
+
+    def summary(self) -> str:
+        verdict = "DRIFTED" if self.drifted else "within calibration"
+        return (
+            f"smoke drift test: {verdict} -- sum of squared scores {self.sum_statistic:.1f} "
+            f"(threshold {self.sum_threshold:.1f}), largest |score| {self.max_statistic:.2f} "
+            f"(threshold {self.max_threshold:.2f}), {self.values} values against {self.sets} calibration "
+            f"seed sets, false-alarm rate at most {ALPHA:.0%} under the model"
+        )
+
+    def message(self) -> str:
+        """What a failing test prints: the statistics, the values that moved most, and what to do."""
+        lines = [self.summary(), "values that moved most (in calibration spreads):"]
+        lines += [f"  {m.describe()}" for m in self.moved]
+        if self.missing:
+            lines.append("values not in both the run and the calibration: " + ", ".join(self.missing))
+        lines.append(
+            "If the change was intended (a claim, the smoke configuration or the harness changed what it "
+            f"measures), recalibrate: {RECALIBRATE}. Otherwise the change moved the numbers beyond seed noise."
+        )
+        return "\n".join(lines)
+
+    def as_dict(self) -> dict:
+        return {
+            "drifted": self.drifted, "alpha": ALPHA, "sets": self.sets, "values": self.values,
+            "sum_statistic": self.sum_statistic, "sum_threshold": self.sum_threshold,
+            "max_statistic": self.max_statistic, "max_threshold": self.max_threshold,
+            "moved": [vars(m) for m in self.moved], "unmodelled": list(self.unmodelled),
+            "missing": list(self.missing), "recalibrate": RECALIBRATE,
+        }
+
+
+def normal_scores(calibration: np.ndarray, fresh: np.ndarray) -> np.ndarray:
+    """u_j for each column: the fresh value's predictive-t probability mapped to a standard normal score."""
+    k = calibration.shape[0]
+    mean, sd = calibration.mean(axis=0), calibration.std(axis=0, ddof=1)
+    t = (fresh - mean) / (sd * math.sqrt(1 + 1 / k))
+    # logcdf / logsf keep the far tails finite (a broken run can sit hundreds of spreads away).
+    upper = t > 0
+    log_tail = np.where(upper, scipy_stats.t.logsf(t, k - 1), scipy_stats.t.logcdf(t, k - 1))
+    return np.where(upper, 1.0, -1.0) * -scipy_stats.norm.ppf(np.exp(log_tail))
+
+
+def sum_threshold(calibration: np.ndarray, alpha: float) -> float:
+    """Satterthwaite's c chi^2_d quantile for S = sum u_j^2 under the calibration's correlations."""
+    k, m = calibration.shape
+    r = np.corrcoef(calibration, rowvar=False)
+    r2 = np.clip(r**2 - (1 - r**2) / (k - 2), 0.0, 1.0)
+    np.fill_diagonal(r2, 1.0)
+    variance = 2.0 * float(r2.sum())
+    c, d = variance / (2.0 * m), 2.0 * m * m / variance
+    return float(c * scipy_stats.chi2.isf(alpha, d))
+
+
+def max_threshold(m: int, alpha: float) -> float:
+    """Bonferroni's two-sided threshold for max |u_j| over m values."""
+    return float(scipy_stats.norm.isf(alpha / (2 * m)))
+
+
+def check(calibration: Sequence[Mapping[str, float]], fresh: Mapping[str, float]) -> Drift:
+    """The drift test of one fresh run's values against K calibration sets' values (see the module docstring)."""
+    if len(calibration) < MIN_SETS:
+        raise ValueError(f"the drift test needs at least {MIN_SETS} calibration seed sets, got {len(calibration)}; "
+                         f"recalibrate: {RECALIBRATE}")
+    names = [n for n in calibration[0] if all(n in c for c in calibration)]
+    missing = sorted((set(names) ^ set(fresh)) | {n for c in calibration for n in c if n not in names})
+    names = [n for n in names if n in fresh]
+    matrix = np.array([[c[n] for n in names] for c in calibration], dtype=float)
+    row = np.array([fresh[n] for n in names], dtype=float)
+    spread = matrix.std(axis=0, ddof=1) > 0
+    if not np.all(np.isfinite(row)):
+        # A non-finite value is a broken run, not a draw: give it an infinite score.
+        row = np.where(np.isfinite(row), row, np.inf)
+    kept = [n for n, s in zip(names, spread) if s]
+    matrix, row = matrix[:, spread], row[spread]
+    u = normal_scores(matrix, row)
+    u = np.where(np.isnan(u), np.inf, u)
+    order = np.argsort(-np.abs(u))[:SHOWN]
+    moved = tuple(
+        Moved(kept[j], float(row[j]), float(matrix[:, j].mean()), float(matrix[:, j].std(ddof=1)), float(u[j]))
+        for j in order
+    )
+    return Drift(
+        sets=len(calibration), values=len(kept),
+        sum_statistic=float(np.sum(u**2)), sum_threshold=sum_threshold(matrix, ALPHA / 2),
+        max_statistic=float(np.max(np.abs(u))), max_threshold=max_threshold(len(kept), ALPHA / 2),
+        moved=moved, unmodelled=tuple(n for n, s in zip(names, spread) if not s), missing=tuple(missing),
+    )
+
+
+def leave_one_out(calibration: Sequence[Mapping[str, float]]) -> list[Drift]:
+    """Each calibration set in turn as the fresh run against the others: honest draws of an unchanged harness."""
+    return [check([c for j, c in enumerate(calibration) if j != i], calibration[i])
+            for i in range(len(calibration))]
