@@ -69,6 +69,10 @@ def run_worker(args: argparse.Namespace) -> None:
     cifar = load_cifar10(resolve_source(path, origin=origin, cache_dir=cache_dir, allow_download=False),
                          cache_dir=cache_dir)
     start = time.perf_counter()
+    if args.levels_only:  # no probes, no decisions: the levels alone (tests/test_mutants.py)
+        run_set, _ = get_runs(config, prepare(cifar, config), cache_dir=cache_dir)
+        write_atomically(Path(args.result), lambda f: f.write(json.dumps({"values": drift.record(run_set, [])}).encode()))
+        return
     if args.train_only:
         run_set, _ = get_runs(config, prepare(cifar, config), cache_dir=cache_dir)
         print(f"set {args.set_index}: seeds {run_set.seeds[0]}-{run_set.seeds[-1]} trained/loaded "
@@ -150,6 +154,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--set-index", type=int, default=0, help=argparse.SUPPRESS)
     parser.add_argument("--result", help=argparse.SUPPRESS)
+    parser.add_argument("--levels-only", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--tier", help=argparse.SUPPRESS)  # a candidate tier as JSON (claims/smoke_grid.py)
     args = parser.parse_args(argv)
     if args.worker:
@@ -162,7 +167,8 @@ def main(argv: list[str] | None = None) -> None:
         sets = [run_set(k, isa, args, Path(tmp), args.train_only) for k, isa in plan]
     if args.train_only:
         return
-    expectations = stability.calibrate(sets)
+    expectations = stability.calibrate([{k: v for k, v in s.items() if k != "values"} for s in sets])
+    expectations["values"] = drift.stored([s["values"] for s in sets])
     expectations["provenance"] = {
         "command": "python -m claims.calibrate_smoke " + " ".join(without_data_path(
             argv if argv is not None else sys.argv[1:])),

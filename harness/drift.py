@@ -50,6 +50,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 from scipy import stats as scipy_stats
@@ -73,8 +74,9 @@ def curve_epochs(epochs: int) -> list[int]:
     return sorted({max(1, round(f * epochs)) for f in CURVE_FRACTIONS})
 
 
-def record(runs: RunSet, verdicts: Sequence[Verdict]) -> dict[str, float]:
-    """One run's VALUES: every hypothesis's effect and the levels the claims rest on, seed means.
+def record(runs: RunSet, verdicts: Sequence[Verdict], seeds: slice = slice(None)) -> dict[str, float]:
+    """One run's VALUES: every hypothesis's effect and the levels the claims rest on, means over `seeds`
+    (an index range of the run set's seeds; all of them by default).
 
     Keys name the quantity: `effect:C1`, `level:dropout:test_accuracy@12`,
     `level:baseline:train_relu_std[2]` (layer 2, last epoch).
@@ -83,15 +85,27 @@ def record(runs: RunSet, verdicts: Sequence[Verdict]) -> dict[str, float]:
     last = runs.config.tier.epochs
     for variant in runs.variants:
         for name in ("train_accuracy", "test_accuracy"):
-            values[f"level:{variant}:{name}@{last}"] = float(runs.curve(name, variant)[:, last].mean())
+            values[f"level:{variant}:{name}@{last}"] = float(runs.curve(name, variant)[seeds, last].mean())
         for epoch in curve_epochs(last):
             if epoch != last:
                 values[f"level:{variant}:test_accuracy@{epoch}"] = float(
-                    runs.curve("test_accuracy", variant)[:, epoch].mean())
+                    runs.curve("test_accuracy", variant)[seeds, epoch].mean())
         for name in ("test_active_count", "train_relu_mean", "train_relu_std"):
-            per_layer = runs.curve(name, variant)[:, last].mean(axis=0)
+            per_layer = runs.curve(name, variant)[seeds, last].mean(axis=0)
             values.update({f"level:{variant}:{name}[{layer}]": float(v) for layer, v in enumerate(per_layer)})
     return values
+
+
+def stored(records: Sequence[Mapping[str, float]]) -> dict:
+    """The calibration sets' values as the expectations file keeps them: names once, one row per set,
+    6 significant digits (far below any seed spread)."""
+    names = list(records[0])
+    return {"names": names, "sets": [[float(f"{r[n]:.6g}") for n in names] for r in records]}
+
+
+def calibration_records(content: Mapping) -> list[dict[str, float]]:
+    """Inverse of `stored`."""
+    return [dict(zip(content["names"], row)) for row in content["sets"]]
 
 
 @dataclass(frozen=True)
@@ -173,7 +187,7 @@ def sum_threshold(calibration: np.ndarray, alpha: float) -> float:
     """Satterthwaite's c chi^2_d quantile for S = sum u_j^2 under the calibration's correlations."""
     k, m = calibration.shape
     r = np.corrcoef(calibration, rowvar=False)
-    r2 = np.clip(r**2 - (1 - r**2) / (k - 2), 0.0, 1.0)
+    r2 = r**2 - (1 - r**2) / (k - 2)
     np.fill_diagonal(r2, 1.0)
     variance = 2.0 * float(r2.sum())
     c, d = variance / (2.0 * m), 2.0 * m * m / variance
@@ -183,6 +197,29 @@ def sum_threshold(calibration: np.ndarray, alpha: float) -> float:
 def max_threshold(m: int, alpha: float) -> float:
     """Bonferroni's two-sided threshold for max |u_j| over m values."""
     return float(scipy_stats.norm.isf(alpha / (2 * m)))
+
+
+class Statistics(NamedTuple):
+    """The two statistics of a fresh row against a calibration matrix, their thresholds and the scores u_j."""
+
+    sum_statistic: float
+    sum_threshold: float
+    max_statistic: float
+    max_threshold: float
+    scores: np.ndarray
+
+    @property
+    def drifted(self) -> bool:
+        return self.sum_statistic > self.sum_threshold or self.max_statistic > self.max_threshold
+
+
+def statistics(calibration: np.ndarray, fresh: np.ndarray, alpha: float = ALPHA) -> Statistics:
+    """S and M of `fresh` (m,) against `calibration` (K, m), every column with spread; false-alarm budget `alpha`."""
+    u = normal_scores(calibration, fresh)
+    u = np.where(np.isnan(u), np.inf, u)  # a non-finite value is a broken run, not a draw
+    m = calibration.shape[1]
+    return Statistics(float(np.sum(u**2)), sum_threshold(calibration, alpha / 2),
+                      float(np.max(np.abs(u))), max_threshold(m, alpha / 2), u)
 
 
 def check(calibration: Sequence[Mapping[str, float]], fresh: Mapping[str, float]) -> Drift:
@@ -196,22 +233,19 @@ def check(calibration: Sequence[Mapping[str, float]], fresh: Mapping[str, float]
     matrix = np.array([[c[n] for n in names] for c in calibration], dtype=float)
     row = np.array([fresh[n] for n in names], dtype=float)
     spread = matrix.std(axis=0, ddof=1) > 0
-    if not np.all(np.isfinite(row)):
-        # A non-finite value is a broken run, not a draw: give it an infinite score.
-        row = np.where(np.isfinite(row), row, np.inf)
     kept = [n for n, s in zip(names, spread) if s]
     matrix, row = matrix[:, spread], row[spread]
-    u = normal_scores(matrix, row)
-    u = np.where(np.isnan(u), np.inf, u)
-    order = np.argsort(-np.abs(u))[:SHOWN]
+    found = statistics(matrix, np.where(np.isfinite(row), row, np.inf))
+    order = np.argsort(-np.abs(found.scores))[:SHOWN]
     moved = tuple(
-        Moved(kept[j], float(row[j]), float(matrix[:, j].mean()), float(matrix[:, j].std(ddof=1)), float(u[j]))
+        Moved(kept[j], float(row[j]), float(matrix[:, j].mean()), float(matrix[:, j].std(ddof=1)),
+              float(found.scores[j]))
         for j in order
     )
     return Drift(
         sets=len(calibration), values=len(kept),
-        sum_statistic=float(np.sum(u**2)), sum_threshold=sum_threshold(matrix, ALPHA / 2),
-        max_statistic=float(np.max(np.abs(u))), max_threshold=max_threshold(len(kept), ALPHA / 2),
+        sum_statistic=found.sum_statistic, sum_threshold=found.sum_threshold,
+        max_statistic=found.max_statistic, max_threshold=found.max_threshold,
         moved=moved, unmodelled=tuple(n for n, s in zip(names, spread) if not s), missing=tuple(missing),
     )
 

@@ -1,0 +1,209 @@
+"""Planted bugs that prove the smoke suite can fail: each a one-line change, caught (or not) two ways.
+
+    python -m claims.mutants --cifar10 PATH [--only NAME ...] [--sweep]
+
+Each mutant changes exactly one line of the harness, of a kind a refactor could
+introduce without crashing anything. The command copies the project's source
+into a temporary folder, plants the bug there, trains and decides the smoke
+tier's first seed set in that copy (claims/calibrate_smoke.py's worker: the
+same code path as the calibration, with a run cache of its own, since the
+cache key cannot see source code), and judges the outcome two ways:
+
+* pins alone: does any verdict that fixtures/smoke_expectations.json pins change?
+* pins plus drift: or does the drift test (harness/drift.py) find the values moved?
+
+`--sweep` also runs the graded mutants (a learning-rate factor, a dropout-rate
+scale) at several sizes, to find the smallest change each way detects. The
+outcome is printed as a table and written to reports/mutants.json. A mutant
+whose original line is no longer in the source fails loudly: update it with
+the code it plants a bug in.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from fixtures.options import cache_dir_of
+from harness import REPOSITORY, drift, stability
+from harness.atomic import write_atomically
+from harness.config import SMOKE, Tier
+
+# What a copy needs to train and decide a seed set.
+SOURCE = ("harness", "claims", "fixtures", "conftest.py", "pyproject.toml")
+RESULTS_FILE = "reports/mutants.json"
+
+
+@dataclass(frozen=True)
+class Mutant:
+    """One planted bug: in `path`, the single line containing `original` gets it replaced by `mutated`."""
+
+    name: str
+    kind: str
+    path: str
+    original: str
+    mutated: str
+    what: str
+
+    def plant(self, root: Path) -> None:
+        """Change the line in the copy under `root`; refuse if the line is not there exactly once."""
+        file = root / self.path
+        text = file.read_text()
+        if text.count(self.original) != 1:
+            raise ValueError(
+                f"mutant {self.name}: {self.path} contains {self.original!r} {text.count(self.original)} times, "
+                "not once; update the mutant (claims/mutants.py) to the code it plants a bug in"
+            )
+        file.write_text(text.replace(self.original, self.mutated))
+
+
+MUTANTS: tuple[Mutant, ...] = (
+    Mutant("init", "model", "harness/models.py",
+           "x = nn.Dense(width)(x)", "x = nn.Dense(width, kernel_init=nn.initializers.he_normal())(x)",
+           "hidden layers initialised with He-normal kernels instead of flax's LeCun-normal default"),
+    Mutant("adam-b2", "optimiser", "harness/train.py",
+           "return optax.adam(config.protocol.learning_rate)",
+           "return optax.adam(config.protocol.learning_rate, b2=0.99)",
+           "Adam's second-moment decay 0.99 instead of 0.999"),
+    Mutant("no-reshuffle", "data pipeline", "harness/train.py",
+           "order = state.order[jax.random.permutation(epoch_key, num_train)]", "order = state.order",
+           "the training data is never reshuffled: every epoch sees the first epoch's order"),
+    Mutant("no-max-scaling", "data pipeline", "harness/input_pipeline.py",
+           "max32 = (np.float32(pixels.max()) - mean32) / std32", "max32 = np.float32(1.0)",
+           "each split standardised but no longer divided by its own maximum"),
+    Mutant("active-threshold", "evaluation", "harness/summaries.py",
+           '"test_active_count": jnp.stack([(r > 0).sum(axis=-1).mean() for r in test.relus]),',
+           '"test_active_count": jnp.stack([(r > 0.1).sum(axis=-1).mean() for r in test.relus]),',
+           "a unit counts as active only above 0.1 instead of above 0"),
+    Mutant("dropout-unscaled", "dropout masks", "harness/models.py",
+           "return jax.lax.select(mask, x / keep_prob, jnp.zeros_like(x))",
+           "return jax.lax.select(mask, x, jnp.zeros_like(x))",
+           "kept units are not scaled by 1/q in training (neither inverted nor standard dropout)"),
+    Mutant("batchnorm-momentum", "BatchNorm", "harness/models.py",
+           "x = nn.BatchNorm(use_running_average=not train)(x)",
+           "x = nn.BatchNorm(use_running_average=not train, momentum=0.9)(x)",
+           "BatchNorm's running averages with momentum 0.9 instead of flax's 0.99"),
+)
+
+
+def graded(parameter: str, factor: float) -> Mutant:
+    """A mutant of a given size: `lr` scales the learning rate, `dropout` scales every dropout rate."""
+    if parameter == "lr":
+        return Mutant(f"lr×{factor:g}", "optimiser (graded)", "harness/train.py",
+                      "return optax.adam(config.protocol.learning_rate)",
+                      f"return optax.adam(config.protocol.learning_rate * {factor!r})",
+                      f"learning rate × {factor:g}")
+    return Mutant(f"dropout×{factor:g}", "dropout rates (graded)", "harness/models.py",
+                  "mask = jax.random.bernoulli(key, p=keep_prob, shape=x.shape)",
+                  f"mask = jax.random.bernoulli(key, p=1 - (1 - keep_prob) * {factor!r}, shape=x.shape)",
+                  f"every training-time dropout rate × {factor:g}")
+
+
+SWEEP = tuple(graded("lr", f) for f in (1.1, 1.25, 1.5, 2.0)) + tuple(graded("dropout", f) for f in (0.9, 0.75, 0.5))
+
+
+def copy_source(destination: Path) -> None:
+    for name in SOURCE:
+        source = REPOSITORY / name
+        if source.is_dir():
+            shutil.copytree(source, destination / name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy2(source, destination / name)
+
+
+def link_decoded_data(from_cache: Path, to_cache: Path) -> None:
+    """The decoded CIFAR-10 arrays (verified by digest on load) are shared; the runs are not."""
+    to_cache.mkdir(parents=True, exist_ok=True)
+    for decoded in from_cache.glob("cifar10-*"):
+        if decoded.is_file() and not (to_cache / decoded.name).exists():
+            os.link(decoded, to_cache / decoded.name)
+
+
+def run(mutant: Mutant, cifar10: str | None, data_cache: Path, work: Path, tier: Tier = SMOKE,
+        levels_only: bool = False) -> dict:
+    """Train and decide the first seed set of `tier` with `mutant` planted: the calibration worker's result
+    (with `levels_only`, the trained levels alone: no probes, no decisions)."""
+    root = work / mutant.name
+    copy_source(root)
+    mutant.plant(root)
+    cache = root / "cache"
+    link_decoded_data(data_cache, cache)
+    result = root / "result.json"
+    command = [sys.executable, "-m", "claims.calibrate_smoke", "--worker", "--set-index", "0",
+               "--cache-dir", str(cache), "--result", str(result)]
+    command += ["--cifar10", cifar10] if cifar10 else []
+    command += ["--tier", json.dumps(dataclasses.asdict(tier))] if tier != SMOKE else []
+    command += ["--levels-only"] if levels_only else []
+    # The copy first on the path, so that it, not the installed project, is imported.
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(root), os.environ.get("PYTHONPATH", "")]))
+    completed = subprocess.run(command, cwd=root, env=env, check=False, capture_output=True, text=True)
+    if completed.returncode != 0:
+        return {"error": (completed.stderr or completed.stdout).strip().splitlines()[-1:]}
+    return json.loads(result.read_text())
+
+
+def judge(result: dict, expectations: dict) -> dict:
+    """The two judgements of one mutant's result against the calibration."""
+    if "error" in result:
+        return {"crashed": result["error"], "caught": True}
+    pinned = {hid: h["pinned"] for hid, h in expectations["hypotheses"].items() if h["pinned"]}
+    flipped = sorted(hid for hid, verdict in pinned.items() if result["hypotheses"][hid]["verdict"] != verdict)
+    found = drift.check(drift.calibration_records(expectations["values"]), result["values"])
+    return {"pins_flipped": flipped, "drift": found.as_dict(), "caught": bool(flipped) or found.drifted}
+
+
+def table(outcomes: dict[str, dict]) -> str:
+    """The outcome per mutant: caught by the pinned verdicts alone, and by the pins plus the drift test."""
+    def pins(o: dict) -> str:
+        if "crashed" in o:
+            return "caught (crashed)"
+        return f"caught ({len(o['pins_flipped'])} pins flipped)" if o["pins_flipped"] else "missed"
+
+    def statistics(o: dict) -> str:
+        d = o.get("drift")
+        return (f"{d['sum_statistic']:.0f} / {d['sum_threshold']:.0f} | {d['max_statistic']:.1f} / "
+                f"{d['max_threshold']:.1f}") if d else "- | -"
+
+    lines = ["| mutant | kind | what | pins alone | pins + drift | drift sum / threshold | drift max / threshold |",
+             "|---|---|---|---|---|---|---|"]
+    lines += [f"| {name} | {o['kind']} | {o['what']} | {pins(o)} | {'caught' if o['caught'] else 'missed'} | "
+              f"{statistics(o)} |" for name, o in outcomes.items()]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--cifar10", default=None,
+                        help="cifar-10-python.tar.gz or its cifar-10-batches-py folder (else $DROPOUT_CLAIMS_CIFAR10)")
+    parser.add_argument("--cache-dir", default=str(cache_dir_of(None)),
+                        help="where the decoded CIFAR-10 is cached (the mutants' runs are never cached there)")
+    parser.add_argument("--only", nargs="*", default=None, help="run only these mutants (names as in the table)")
+    parser.add_argument("--sweep", action="store_true", help="also the graded mutants (learning rate, dropout rate)")
+    parser.add_argument("--out", default=str(REPOSITORY / RESULTS_FILE))
+    args = parser.parse_args(argv)
+    expectations = json.loads((REPOSITORY / stability.EXPECTATIONS_FILE).read_text())
+    chosen = MUTANTS + (SWEEP if args.sweep else ())
+    if args.only is not None:
+        unknown = sorted(set(args.only) - {m.name for m in chosen})
+        if unknown:
+            parser.error(f"unknown mutant(s) {', '.join(unknown)}; choose from {', '.join(m.name for m in chosen)}")
+        chosen = tuple(m for m in chosen if m.name in args.only)
+    outcomes = {}
+    with tempfile.TemporaryDirectory(prefix="dropout-claims-mutants-") as work:
+        for mutant in chosen:
+            outcome = judge(run(mutant, args.cifar10, Path(args.cache_dir), Path(work)), expectations)
+            outcomes[mutant.name] = {"kind": mutant.kind, "what": mutant.what, **outcome}
+            print(table(outcomes), flush=True)
+    write_atomically(Path(args.out), lambda f: f.write((json.dumps(outcomes, indent=1) + "\n").encode()))
+
+
+if __name__ == "__main__":
+    main()

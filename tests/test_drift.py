@@ -1,0 +1,97 @@
+"""The smoke drift test keeps its promise: at most ALPHA false alarms on unchanged draws, and it finds a planted move.
+
+Simulated calibrations shaped like the real one (tens of correlated values,
+16 seed sets): the values share a few common factors, as accuracies, curves
+and activation levels of one run do.
+"""
+
+import math
+
+import numpy as np
+import pytest
+
+from harness import drift
+
+SETS, VALUES, FACTORS = 16, 120, 4
+REPETITIONS = 1500
+
+
+def draws(rng: np.random.Generator, loadings: np.ndarray) -> np.ndarray:
+    """SETS + 1 rows of VALUES values: common factors plus independent noise."""
+    return rng.standard_normal((SETS + 1, FACTORS)) @ loadings + rng.standard_normal((SETS + 1, VALUES))
+
+
+def alarm_rate(shared: float, shift: np.ndarray | None = None, repetitions: int = REPETITIONS,
+               seed: int = 0) -> float:
+    """How often the test goes red when the last of SETS + 1 draws is the fresh run, moved by `shift` calibration
+    spreads per value; `shared` scales the common factors (0: independent values)."""
+    rng = np.random.default_rng(seed)
+    loadings = rng.normal(0.0, shared, size=(FACTORS, VALUES))
+    alarms = 0
+    for _ in range(repetitions):
+        rows = draws(rng, loadings)
+        calibration, fresh = rows[:-1], rows[-1]
+        if shift is not None:
+            fresh = fresh + shift * calibration.std(axis=0, ddof=1)
+        alarms += drift.statistics(calibration, fresh).drifted
+    return alarms / repetitions
+
+
+def bound(rate: float, repetitions: int = REPETITIONS) -> float:
+    """`rate` plus three Monte Carlo standard errors."""
+    return rate + 3 * math.sqrt(rate * (1 - rate) / repetitions)
+
+
+@pytest.mark.parametrize("shared", [0.0, 0.5, 1.5], ids=["independent", "correlated", "strongly-correlated"])
+def test_false_alarms_at_most_alpha(shared):
+    """An unchanged harness (the fresh run one more exchangeable draw) goes red at most ALPHA of the time,
+    whatever the values' correlation."""
+    assert alarm_rate(shared) <= bound(drift.ALPHA)
+
+
+def test_finds_many_moderate_moves():
+    """A bug that moves a quarter of the values by 1.5 calibration spreads each, none of them far out on its own
+    (the sum's job), is found at least half the time."""
+    shift = np.zeros(VALUES)
+    shift[: VALUES // 4] = 1.5
+    assert alarm_rate(0.0, shift, repetitions=200, seed=1) >= 0.5
+
+
+def test_finds_one_large_move():
+    """A bug that moves one value by 8 calibration spreads and nothing else (the maximum's job)."""
+    shift = np.zeros(VALUES)
+    shift[7] = 8.0
+    assert alarm_rate(0.5, shift, repetitions=200, seed=2) >= 0.9
+
+
+def as_records(matrix: np.ndarray) -> list[dict[str, float]]:
+    return [{f"v{j}": float(x) for j, x in enumerate(row)} for row in matrix]
+
+
+def test_failure_message_names_the_value_that_moved_and_the_fix():
+    rng = np.random.default_rng(3)
+    calibration = as_records(rng.normal(size=(SETS, 5)))
+    fresh = dict(calibration[0], v3=50.0)
+    result = drift.check(calibration, fresh)
+    assert result.drifted
+    assert result.moved[0].name == "v3"
+    assert "v3 = 50" in result.message() and "python -m claims.calibrate_smoke" in result.message()
+
+
+def test_constant_values_are_left_out_and_non_finite_values_drift():
+    rng = np.random.default_rng(4)
+    calibration = [dict(r, fixed=1.0) for r in as_records(rng.normal(size=(SETS, 5)))]
+    assert drift.check(calibration, dict(calibration[0], fixed=2.0)).unmodelled == ("fixed",)
+    assert drift.check(calibration, dict(calibration[0], v1=float("nan"))).drifted
+
+
+def test_too_few_sets_is_refused_with_the_fix():
+    with pytest.raises(ValueError, match="calibrate_smoke"):
+        drift.check(as_records(np.zeros((drift.MIN_SETS - 1, 3))), {"v0": 0.0})
+
+
+def test_leave_one_out_gives_one_result_per_set():
+    rng = np.random.default_rng(5)
+    calibration = as_records(rng.normal(size=(SETS, 10)))
+    results = drift.leave_one_out(calibration)
+    assert len(results) == SETS and all(r.sets == SETS - 1 for r in results)

@@ -1,0 +1,62 @@
+"""The planted bugs of claims/mutants.py: each still applies to the source, and one is caught end to end.
+
+The whole mutation suite (every bug on the smoke tier, judged by the pins and
+by the drift test) is `python -m claims.mutants`; here one bug goes through
+the same path on a tiny configuration: the source copied, the line changed,
+the copy trained in a process of its own, its levels tested for drift against
+calibration seed sets of the same configuration trained here.
+"""
+
+import os
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from claims import mutants
+from fixtures.options import cache_dir_of
+from harness import REPOSITORY, drift
+from harness.config import SMOKE, WRITEUP, RunConfig
+from harness.data import ENV_VAR, load_cifar10
+from harness.input_pipeline import prepare
+from harness.train import train_runs
+
+# Two seeds a set, two epochs, ten images per class: the drift test's machinery, not its power, is on trial.
+TINY = replace(SMOKE, epochs=2, num_seeds=2, train_per_class=10, test_per_class=10)
+CALIBRATION_SETS = drift.MIN_SETS
+
+
+@pytest.mark.parametrize("mutant", mutants.MUTANTS + mutants.SWEEP, ids=lambda m: m.name)
+def test_every_mutant_changes_exactly_one_line_of_the_source(mutant, tmp_path):
+    source = REPOSITORY / mutant.path
+    (tmp_path / mutant.path).parent.mkdir(parents=True)
+    (tmp_path / mutant.path).write_text(source.read_text())
+    mutant.plant(tmp_path)
+    before, after = source.read_text().splitlines(), (tmp_path / mutant.path).read_text().splitlines()
+    assert len(before) == len(after) and sum(a != b for a, b in zip(before, after)) == 1
+
+
+def test_a_mutant_whose_line_is_gone_is_refused_with_the_fix(tmp_path):
+    (tmp_path / "harness").mkdir()
+    (tmp_path / "harness" / "models.py").write_text("nothing to change here\n")
+    with pytest.raises(ValueError, match="update the mutant"):
+        mutants.MUTANTS[0].plant(tmp_path)
+
+
+@pytest.mark.skipif(not os.environ.get(ENV_VAR), reason=f"needs the real CIFAR-10: set {ENV_VAR}")
+def test_a_planted_bug_is_caught_by_the_drift_test_end_to_end(tmp_path):
+    cache = cache_dir_of(None)
+    cifar = load_cifar10(Path(os.environ[ENV_VAR]), cache_dir=cache)
+    # The calibration: CALIBRATION_SETS disjoint seed sets of the tiny tier, trained as one program here.
+    config = RunConfig(protocol=WRITEUP, tier=replace(TINY, num_seeds=TINY.num_seeds * CALIBRATION_SETS))
+    runs = train_runs(config, prepare(cifar, config).dataset, config.tier.seeds())
+    n = TINY.num_seeds
+    calibration = [drift.record(runs, [], seeds=slice(k * n, (k + 1) * n)) for k in range(CALIBRATION_SETS)]
+    # The bug: units count as active only above 0.1, planted in a copy and trained there on the next seeds.
+    planted = next(m for m in mutants.MUTANTS if m.name == "active-threshold")
+    fresh_tier = replace(TINY, first_seed=TINY.first_seed + n * CALIBRATION_SETS)
+    result = mutants.run(planted, os.environ[ENV_VAR], cache, tmp_path, tier=fresh_tier, levels_only=True)
+    assert "error" not in result, result
+    found = drift.check(calibration, result["values"])
+    assert found.drifted, found.message()
+    assert "test_active_count" in found.moved[0].name
