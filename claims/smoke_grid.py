@@ -91,6 +91,18 @@ def score(sets: list[dict], reference: dict[str, str]) -> dict:
     }
 
 
+def decided_set(index: int, other_isa: bool, args: argparse.Namespace, tmp: Path, tier: Tier, name: str) -> dict:
+    """Seed set `index` of a candidate, decided; kept in <cache>/grid-results so that a rerun decides only what
+    is new (delete that folder after changing a claim)."""
+    kept = Path(args.cache_dir) / "grid-results" / f"{name}-set{index}{'-sse4_2' if other_isa else ''}.json"
+    if kept.exists():
+        return json.loads(kept.read_text())
+    result = run_set(index, other_isa, args, tmp, False, tier=tier)
+    kept.parent.mkdir(parents=True, exist_ok=True)
+    write_atomically(kept, lambda f: f.write(json.dumps(result).encode()))
+    return result
+
+
 def table(points: dict[str, dict]) -> str:
     header = ("| train/class × epochs | primary agreeing (of n) | claims agreeing | unanimous (of n) | score "
               "| train s (median) |")
@@ -124,7 +136,7 @@ def main(argv: list[str] | None = None) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for tier in args.points:
             name = f"{tier.train_per_class}x{tier.epochs}"
-            sets = [run_set(k, isa, args, Path(tmp), False, tier=tier) for k, isa in plan]
+            sets = [decided_set(k, isa, args, Path(tmp), tier, name) for k, isa in plan]
             points[name] = {"tier": {"train_per_class": tier.train_per_class, "epochs": tier.epochs,
                                      "num_seeds": tier.num_seeds, "test_per_class": tier.test_per_class},
                             **score(sets, reference)}
