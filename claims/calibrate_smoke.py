@@ -173,6 +173,8 @@ def main(argv: list[str] | None = None) -> None:
         return
     expectations = stability.calibrate([{k: v for k, v in s.items() if k != "values"} for s in sets])
     expectations["values"] = drift.stored([s["values"] for s in sets])
+    expectations["drift_leave_one_out"] = drift.false_alarms(
+        drift.leave_one_out(drift.calibration_records(expectations["values"])))
     expectations["provenance"] = {
         "command": "python -m claims.calibrate_smoke " + " ".join(without_data_path(
             argv if argv is not None else sys.argv[1:])),
@@ -186,6 +188,7 @@ def main(argv: list[str] | None = None) -> None:
     text = json.dumps(expectations, indent=1, sort_keys=True) + "\n"
     write_atomically(Path(args.out), lambda f: f.write(text.encode()))
     print(stability.describe(expectations))
+    print(drift.describe_false_alarms(expectations["drift_leave_one_out"]))
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ The flow, one module per step:
     evidence.py         everything a tier's claims are decided from (gather.py gathers it)
     stats.py            paired tests, equivalence, trends, Holm, verdicts
     stability.py        how stable a smoke verdict is across seed sets (the pinned expectations)
+    drift.py            whether a smoke run's numbers moved beyond the calibration's seed sets (the drift test)
     claim_check.py      one claim's verdicts, report content and the tier's assertion (what claims/ fill)
     writeup.py          the writeup's quotes and numbers; prediction intervals for them
     figures.py          matplotlib figures from the summaries
@@ -34,7 +35,7 @@ source and fails when it is stale or deeper than 5.
 
     0  atomic  browser  config  stats  summaries
     1  data  figures  report  run_set  stability  writeup
-    2  cache  compare  distributed  input_pipeline  models  tfds_source  writeup_loop
+    2  cache  compare  distributed  drift  input_pipeline  models  tfds_source  writeup_loop
     3  evidence  train
     4  claim_check  multiverse_report  probes  provenance  runs
     5  evidence_report  gather  multiverse

@@ -254,3 +254,25 @@ def leave_one_out(calibration: Sequence[Mapping[str, float]]) -> list[Drift]:
     """Each calibration set in turn as the fresh run against the others: honest draws of an unchanged harness."""
     return [check([c for j, c in enumerate(calibration) if j != i], calibration[i])
             for i in range(len(calibration))]
+
+
+def false_alarms(results: Sequence[Drift]) -> dict:
+    """What the leave-one-out draws say about the false-alarm rate: how many went red, the exact (Clopper-Pearson)
+    95% upper bound on the rate from that many draws, and each draw's statistics as a share of their thresholds."""
+    alarms = sum(r.drifted for r in results)
+    upper = scipy_stats.binomtest(alarms, len(results)).proportion_ci(0.95, method="exact").high
+    return {
+        "draws": len(results), "alarms": alarms, "upper_95": float(upper), "alpha": ALPHA,
+        "sum_to_threshold": [round(r.sum_statistic / r.sum_threshold, 3) for r in results],
+        "max_to_threshold": [round(r.max_statistic / r.max_threshold, 3) for r in results],
+    }
+
+
+def describe_false_alarms(summary: Mapping) -> str:
+    """One line for the calibration's terminal output and the README."""
+    return (
+        f"drift test, leave one out: {summary['alarms']} of {summary['draws']} unchanged seed sets went red "
+        f"(exact 95% upper bound on the rate {summary['upper_95']:.1%}; the model's promise {summary['alpha']:.0%}); "
+        f"largest sum / threshold {max(summary['sum_to_threshold']):.2f}, "
+        f"largest max / threshold {max(summary['max_to_threshold']):.2f}"
+    )

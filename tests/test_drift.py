@@ -95,3 +95,13 @@ def test_leave_one_out_gives_one_result_per_set():
     calibration = as_records(rng.normal(size=(SETS, 10)))
     results = drift.leave_one_out(calibration)
     assert len(results) == SETS and all(r.sets == SETS - 1 for r in results)
+
+
+def test_the_leave_one_out_summary_counts_the_red_draws_and_bounds_the_rate():
+    rng = np.random.default_rng(6)
+    calibration = as_records(rng.normal(size=(SETS, 10)))
+    calibration[3] = dict(calibration[3], v0=100.0)  # one set far off: it goes red when left out
+    summary = drift.false_alarms(drift.leave_one_out(calibration))
+    assert summary["draws"] == SETS and summary["alarms"] >= 1
+    assert summary["alarms"] / SETS < summary["upper_95"] < 1
+    assert "went red" in drift.describe_false_alarms(summary)
