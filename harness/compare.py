@@ -142,6 +142,23 @@ def changes(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[Change]:
     return rows
 
 
+def agreement(reference: Mapping[str, Any], run: Mapping[str, Any]) -> dict[str, int]:
+    """How many of the run's claims and primary hypotheses take the reference's verdict (of those both decide):
+    how faithful a miniature of the reference the run is (the smoke tier against the full tier)."""
+    ref_claims, run_claims = _by_id(reference["claims"], "id"), _by_id(run["claims"], "id")
+    shared = [c for c in run_claims if c in ref_claims and run_claims[c].get("verdict") and ref_claims[c].get("verdict")]
+    ref_primary = {h["hypothesis"]: h.get("verdict") for c in reference["claims"] for h in c.get("hypotheses", [])
+                   if h.get("family") == "primary"}
+    run_primary = {h["hypothesis"]: h.get("verdict") for c in run["claims"] for h in c.get("hypotheses", [])
+                   if h.get("family") == "primary" and h["hypothesis"] in ref_primary}
+    return {
+        "claims_agreeing": sum(run_claims[c]["verdict"] == ref_claims[c]["verdict"] for c in shared),
+        "claims": len(shared),
+        "primary_agreeing": sum(v == ref_primary[h] for h, v in run_primary.items()),
+        "primary": len(run_primary),
+    }
+
+
 def _hypothesis_change(claim_id: str, name: str, old: Mapping | None, new: Mapping | None) -> Change:
     old, new = old or {}, new or {}
     low, high = old.get("ci_low"), old.get("ci_high")
@@ -240,6 +257,7 @@ def reference_section(facts: Mapping[str, Any], reference_dir: Path = REFERENCE_
             h["hypothesis"]: h.get("verdict") for claim in reference["claims"] for h in claim.get("hypotheses", [])
         },
         "rows": [row.as_dict() for row in changes(reference, facts)],
+        "agreement": agreement(reference, facts),
     }
 
 

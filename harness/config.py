@@ -82,15 +82,14 @@ class Tier:
         return default is not None and (self.epochs < default.epochs or self.num_seeds < default.num_seeds)
 
 
-# Smoke: few enough training images that the baseline overfits within a dozen
-# epochs, and 10 paired seeds (a discrete statistic's exact sign-flip p is at
-# least 2^-n, and 2^-10 still passes the first step of Holm's correction over
-# the primary family; fewer seeds would make such hypotheses undecidable), so
-# that most hypotheses are decided the same way on any machine
-# (fixtures/smoke_expectations.json measures which), while the whole `pytest`
-# stays within 5 minutes on a 2-core CPU. 2,000 test images (not 1,000) halve
-# the binomial noise of test accuracies for the cost of evaluation alone.
-SMOKE = Tier(name="smoke", epochs=12, num_seeds=10, train_per_class=250, test_per_class=200)
+# Smoke: a miniature of the full tier, chosen by `python -m claims.smoke_grid` among tiers of about the same
+# CPU cost (fixtures/smoke_grid.json: agreement with the full-tier reference plus the share of hypotheses a short
+# calibration decides alike): few enough training images that the baseline overfits as in the full tier, trained
+# for more epochs. 10 paired seeds (a discrete statistic's exact sign-flip p is at least 2^-n, and 2^-10 still
+# passes the first step of Holm's correction over the primary family; fewer seeds would make such hypotheses
+# undecidable). 2,000 test images halve the binomial noise of test accuracies (against 1,000) for the cost of
+# evaluation alone. The whole `pytest` stays within 5 minutes on a 2-core CPU.
+SMOKE = Tier(name="smoke", epochs=24, num_seeds=10, train_per_class=100, test_per_class=200)
 FULL = Tier(name="full", epochs=200, num_seeds=8)
 TIERS = {t.name: t for t in (SMOKE, FULL)}
 
