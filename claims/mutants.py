@@ -144,6 +144,10 @@ def run(mutant: Mutant, cifar10: str | None, data_cache: Path, work: Path, tier:
     command += ["--levels-only"] if levels_only else []
     # The copy first on the path, so that it, not the installed project, is imported.
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(root), os.environ.get("PYTHONPATH", "")]))
+    # One compilation cache for every mutant: a program a bug does not touch compiles once; a changed one has
+    # another key.
+    env.setdefault("JAX_COMPILATION_CACHE_DIR", str(work / "xla"))
+    env.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0")
     completed = subprocess.run(command, cwd=root, env=env, check=False, capture_output=True, text=True)
     if completed.returncode != 0:
         return {"error": (completed.stderr or completed.stdout).strip().splitlines()[-1:]}
