@@ -13,23 +13,26 @@ import pytest
 from harness import drift
 
 SETS, VALUES, FACTORS = 16, 120, 4
-REPETITIONS = 1500
+# Each check fits the reference tails (about 40 ms): enough repetitions to catch a gross failure in CI.
+REPETITIONS = 300
 
 
-def draws(rng: np.random.Generator, loadings: np.ndarray) -> np.ndarray:
-    """SETS + 1 rows of VALUES values: common factors plus independent noise."""
-    return rng.standard_normal((SETS + 1, FACTORS)) @ loadings + rng.standard_normal((SETS + 1, VALUES))
+def draws(rng: np.random.Generator, loadings: np.ndarray, df: float | None) -> np.ndarray:
+    """SETS + 1 rows of VALUES values: common factors plus independent noise, normal or Student t with `df`."""
+    def noise(shape: tuple[int, int]) -> np.ndarray:
+        return rng.standard_normal(shape) if df is None else rng.standard_t(df, shape)
+    return noise((SETS + 1, FACTORS)) @ loadings + noise((SETS + 1, VALUES))
 
 
 def alarm_rate(shared: float, shift: np.ndarray | None = None, repetitions: int = REPETITIONS,
-               seed: int = 0) -> float:
+               seed: int = 0, df: float | None = None) -> float:
     """How often the test goes red when the last of SETS + 1 draws is the fresh run, moved by `shift` calibration
-    spreads per value; `shared` scales the common factors (0: independent values)."""
+    spreads per value; `shared` scales the common factors (0: independent values); `df` gives heavy tails."""
     rng = np.random.default_rng(seed)
     loadings = rng.normal(0.0, shared, size=(FACTORS, VALUES))
     alarms = 0
     for _ in range(repetitions):
-        rows = draws(rng, loadings)
+        rows = draws(rng, loadings, df)
         calibration, fresh = rows[:-1], rows[-1]
         if shift is not None:
             fresh = fresh + shift * calibration.std(axis=0, ddof=1)
@@ -42,26 +45,18 @@ def bound(rate: float, repetitions: int = REPETITIONS) -> float:
     return rate + 3 * math.sqrt(rate * (1 - rate) / repetitions)
 
 
-@pytest.mark.parametrize("shared", [0.0, 0.5, 1.5], ids=["independent", "correlated", "strongly-correlated"])
-def test_false_alarms_at_most_alpha(shared):
+@pytest.mark.parametrize(("shared", "df"), [(1.5, None), (0.5, 5.0)], ids=["correlated-normal", "correlated-t5"])
+def test_false_alarms_at_most_alpha(shared, df):
     """An unchanged harness (the fresh run one more exchangeable draw) goes red at most ALPHA of the time,
-    whatever the values' correlation."""
-    assert alarm_rate(shared) <= bound(drift.ALPHA)
-
-
-def test_finds_many_moderate_moves():
-    """A bug that moves a quarter of the values by 1.5 calibration spreads each, none of them far out on its own
-    (the sum's job), is found at least half the time."""
-    shift = np.zeros(VALUES)
-    shift[: VALUES // 4] = 1.5
-    assert alarm_rate(0.0, shift, repetitions=200, seed=1) >= 0.5
+    whatever the values' correlation, and also when their tails are heavier than normal (Student t)."""
+    assert alarm_rate(shared, df=df) <= bound(drift.ALPHA)
 
 
 def test_finds_one_large_move():
-    """A bug that moves one value by 8 calibration spreads and nothing else (the maximum's job)."""
+    """A bug that moves one value by 8 calibration spreads and nothing else."""
     shift = np.zeros(VALUES)
     shift[7] = 8.0
-    assert alarm_rate(0.5, shift, repetitions=200, seed=2) >= 0.9
+    assert alarm_rate(0.5, shift, repetitions=100, seed=2) >= 0.9
 
 
 def as_records(matrix: np.ndarray) -> list[dict[str, float]]:
