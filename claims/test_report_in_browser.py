@@ -2,8 +2,11 @@
 
 Marked `after_claims`, so it runs after every claim (conftest.py): every claim
 of the tier has been decided by then; it writes the report as it stands and
-checks it the way a reader would see it. (The report is written again at session end, with this
-test's own outcome and the final wall time.)
+checks it the way a reader would see it: what loaded, and its layout at a
+1400x900 window (every claim's verdict on the first screen, nothing wider than
+the window at 1400 and 1000 px, folded sections that unfold on a click and
+print unfolded; harness/browser.py). (The report is written again at session
+end, with this test's own outcome and the final wall time.)
 """
 
 import pytest
@@ -22,4 +25,5 @@ def test_evidence_report_opens_in_a_browser(evidence, request):
     seen = check_report_in_browser(html, html.with_suffix(".png"), CHROMIUM)
     assert seen["problems"] == [], seen["problems"]
     assert seen["claim_sections"] == [f"claim-{claim_id}" for claim_id in CLAIMS]
+    assert list(seen["layout"]["first_screen"]) == list(CLAIMS)  # every claim's verdict, all on the first screen
     assert seen["images"] >= 7  # at least the writeup's seven figures, all loaded (no problems above)

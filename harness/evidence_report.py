@@ -58,6 +58,7 @@ def assemble(
             row = dataclasses.replace(
                 row, operationalisation=check.operationalisation, verdict=check.overall,
                 hypotheses=hypothesis_rows(check), exact=check.exact[1] if check.exact else "",
+                exact_holds=check.exact[0] if check.exact else None,
                 reported_vs_reproduced=list(check.reported), figures=check.writeup_figures + list(own),
                 details=check.details,
             )
@@ -117,6 +118,7 @@ class ClaimRow:
     verdict: str | None = None  # SUPPORTED, REFUTED, INCONCLUSIVE; None when it was not decided
     hypotheses: list[HypothesisRow] = field(default_factory=list)
     exact: str = ""  # a claim decided exactly (no statistics), in words
+    exact_holds: bool | None = None  # whether that exact check held; None without one
     reported_vs_reproduced: list[writeup.ReportedNumber] = field(default_factory=list)
     figures: list[str] = field(default_factory=list)  # names in the figures dict
     details: dict[str, Any] = field(default_factory=dict)  # free-form: scalars, dicts, lists of dicts

@@ -312,26 +312,24 @@ def expectation_bias(bias: np.ndarray, noise: np.ndarray, margin: float) -> Figu
     return _finish(fig, "Train-time expectation vs test-time scaling", handles + _band_handles(bias.shape[0]))
 
 
-# Verdict colours of the multiverse heat map (a cell not decided stays white).
-VERDICT_COLORS = {"SUPPORTED": "#9be59b", "REFUTED": "#f4a3a3", "INCONCLUSIVE": "#e4e4e4"}
-
-
 def multiverse_heatmap(
     row_labels: Sequence[str],
     column_labels: Sequence[str],
     verdicts: Sequence[Sequence[str | None]],
     effects: Sequence[Sequence[float | None]],
     marked_columns: Mapping[int, str],
+    colours: Mapping[str, str],
 ) -> Figure:
-    """Hypotheses down, conditions across: each cell coloured by its verdict, with its effect written in it.
-    `marked_columns` labels special columns under their tick (the primary condition, the controls)."""
+    """Hypotheses down, conditions across: each cell coloured by its verdict (`colours`: verdict -> colour; a
+    cell not decided stays white), with its effect written in it. `marked_columns` labels special columns under
+    their tick (the primary condition, the controls)."""
     rows, columns = len(row_labels), len(column_labels)
     fig = Figure(figsize=(2.8 + 0.62 * columns, 1.6 + 0.24 * rows), layout="constrained")
     ax = fig.add_subplot()
     for i in range(rows):
         for j in range(columns):
             verdict, effect = verdicts[i][j], effects[i][j]
-            ax.add_patch(Rectangle((j, i), 1, 1, facecolor=VERDICT_COLORS.get(verdict or "", "white"),
+            ax.add_patch(Rectangle((j, i), 1, 1, facecolor=colours.get(verdict or "", "white"),
                                    edgecolor="white", lw=0.8))
             if effect is not None:
                 ax.text(j + 0.5, i + 0.5, f"{effect:.2g}", ha="center", va="center", fontsize=5.5)
@@ -344,7 +342,7 @@ def multiverse_heatmap(
     ax.tick_params(length=0)
     for side in ax.spines.values():
         side.set_visible(False)
-    handles = [Patch(facecolor=color, label=verdict) for verdict, color in VERDICT_COLORS.items()]
+    handles = [Patch(facecolor=color, label=verdict) for verdict, color in colours.items()]
     ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=6, frameon=False)
     ax.set_title("Primary hypotheses under every condition (cell: effect; colour: verdict, Holm within a condition)",
                  fontsize=8)

@@ -4,7 +4,8 @@
       -> decided by the caller's `decide` (claims/family.decide: Holm within each condition's family)
       -> `Matrix`: per claim and hypothesis x condition, the verdict, the effect and the adjusted p,
          with one sentence per claim and the negative control's violations
-      -> `write`: the heat map and the report (report.write_multiverse_report renders it)
+      -> `write`: the report (report.write_multiverse_report renders it: sentences first, the heat map as an
+         HTML table) with the heat map as a static image too
 
 The writeup's own condition (writeup protocol, its rates, all epochs) is the
 primary one; the tiers assert its verdicts. Every other cell is exploratory:
@@ -200,7 +201,8 @@ def training_speed(runs: Mapping[Condition, tuple[RunSet, str]]) -> dict[str, An
 
 
 def heatmap(m: Matrix) -> Figure:
-    """The primary hypotheses (they decide the claims) down, the conditions across."""
+    """The primary hypotheses (they decide the claims) down, the conditions across: the static image of the
+    page's heat map (the page shows it as an HTML table, from the matrix in its JSON)."""
     rows = [row for row in m.rows if row.family == "primary"]
     marks = {j: "primary" if c.is_primary else "control" for j, c in enumerate(m.conditions)
              if c.is_primary or c.is_control}
@@ -210,6 +212,7 @@ def heatmap(m: Matrix) -> Figure:
         [[cell.verdict if cell else None for cell in row.cells] for row in rows],
         [[cell.effect if cell else None for cell in row.cells] for row in rows],
         marks,
+        report.VERDICT_COLOURS,  # the HTML page's colours
     )
 
 

@@ -15,11 +15,12 @@ from collections.abc import Callable
 from html.parser import HTMLParser
 from pathlib import Path
 
+import jinja2
 import numpy as np
 import pytest
 from matplotlib.figure import Figure
 
-from harness import atomic, figures, report
+from harness import REPOSITORY, atomic, figures, report
 
 EPOCHS, LAYERS, BINS = 6, 4, 12
 
@@ -199,15 +200,47 @@ def test_json_carries_the_evidence_with_nan_as_null(written) -> None:
     assert c4["hypotheses"][0]["seeds_needed"] == 9
 
 
-def test_every_claim_has_a_section_and_a_summary_row(written) -> None:
+def test_every_claim_has_a_board_row_and_a_folded_section(written) -> None:
     evidence, html_path, _ = written
     page = _Elements(html_path.read_text())
+    claim_ids = [claim["id"] for claim in evidence["claims"]]
     section_ids = [attrs["id"] for attrs in page.with_tag("section")]
-    assert section_ids == [f"claim-{claim['id']}" for claim in evidence["claims"]]
-    summary_links = {attrs["href"] for attrs in page.with_tag("a")}
-    assert {f"#claim-{claim['id']}" for claim in evidence["claims"]} <= summary_links
-    per_layer_rows = [attrs for attrs in page.with_tag("tr") if attrs.get("class") == "sub"]
-    assert len(per_layer_rows) == LAYERS  # C4's sub-verdicts; single-hypothesis claims get none
+    assert [i for i in section_ids if i.startswith("claim-")] == [f"claim-{i}" for i in claim_ids]
+    assert [attrs["data-claim"] for attrs in page.with_tag("tr") if "data-claim" in attrs] == claim_ids
+    assert [attrs["data-first-screen"] for attrs in page.with_tag("span") if "data-first-screen" in attrs] == claim_ids
+    links = [attrs["href"] for attrs in page.with_tag("a")]
+    assert all(links.count(f"#claim-{i}") >= 2 for i in claim_ids)  # from the board and from the contents
+    assert len(page.with_tag("details")) == len(section_ids)  # every section folds...
+    assert not [attrs for attrs in page.with_tag("details") if "open" in attrs]  # ...and is folded at first
+
+
+def escape(text: str) -> str:
+    """`text` as the report's templates write it (HTML-escaped)."""
+    return jinja2.Environment(autoescape=True).from_string("{{ text }}").render(text=text)
+
+
+def test_the_unfolded_page_carries_every_hypothesis_and_reason(written) -> None:
+    evidence, html_path, _ = written
+    text = html_path.read_text()
+    for claim in evidence["claims"]:
+        assert all(f"<code>{h['hypothesis']}</code>" in text and escape(h["statement"]) in text
+                   for h in claim.get("hypotheses", []))
+        assert escape(claim["quote"]) in text and escape(claim["reason"]) in text
+
+
+def test_header_facts_and_extra_sections_are_shown_and_listed(tmp_path) -> None:
+    """Facts other parts of the run add to the header, and sections of their own, folded and in the contents."""
+    evidence = synthetic_evidence() | {
+        "header_facts": [{"label": "Smoke drift", "text": "12 of 12 pinned verdicts held", "status": "ok"}],
+        "sections": [{"id": "drift", "title": "Smoke drift test", "summary": "all held",
+                      "body": [{"hypothesis": "C1", "pinned": "SUPPORTED", "now": "SUPPORTED"}]}],
+    }
+    report.write_report(evidence, {}, tmp_path / "e.html", tmp_path / "e.json")
+    text = (tmp_path / "e.html").read_text()
+    assert '<li class="ok"><strong>Smoke drift:</strong> 12 of 12 pinned verdicts held</li>' in text
+    assert '<a href="#drift">Smoke drift test</a>' in text
+    assert '<section id="drift" class="extra">' in text and "<th>pinned</th>" in text
+    assert report.schema_violations(json.loads((tmp_path / "e.json").read_text())) == []
 
 
 def test_page_shows_verdicts_banner_reasons_and_missing_figure(written) -> None:
@@ -268,3 +301,115 @@ def test_json_safe_converts_numpy_and_non_finite_values() -> None:
 def test_numbers_and_p_values_are_formatted_for_people() -> None:
     assert [report.format_number(v) for v in (None, True, 831210.0, 0.55581234)] == ["—", "yes", "831,210", "0.5558"]
     assert [report.format_p(v) for v in (None, 0.0123, 2e-6)] == ["—", "0.0123", "2.0e-06"]
+
+
+# --------------------------------------------------------------------------- the verdict board
+
+
+def _primary(name: str, verdict: str, p: float, **fields) -> dict:
+    return _hypothesis(name, verdict, p) | {"family": "primary"} | fields
+
+
+def test_the_board_sentence_gives_the_number_that_decides_the_verdict() -> None:
+    c1 = {"id": "C1", "outcome": "passed", "verdict": "SUPPORTED",
+          "hypotheses": [_primary("C1", "SUPPORTED", 0.004, statement="dropout's test accuracy is higher")]}
+    assert report.claim_sentence(c1) == ("Dropout's test accuracy is higher: +3 [1, 5] accuracy points, n = 3, "
+                                         "adj. p 0.016.")
+    # Supported: the weakest part (the largest adjusted p) is the one the claim rests on.
+    weak = _primary("C4.weak", "SUPPORTED", 0.01, statement="weak part")
+    c4 = {"id": "C4", "outcome": "passed", "verdict": "SUPPORTED",
+          "hypotheses": [_primary("C4.strong", "SUPPORTED", 1e-6), weak, _hypothesis("C4.s", "REFUTED", 0.9) | {"family": "secondary"}]}
+    assert report.deciding_hypothesis(c4) is weak
+    assert report.claim_sentence(c4).startswith("Weakest part: weak part: +3 [1, 5] accuracy points")
+    assert report.hypothesis_counts(c4) == ["2 of 2 primary, 0 of 1 secondary support it"]
+    # Refuted: the clearest refutation, with why; inconclusive: the part farthest from settling.
+    clear = _primary("C5.a", "REFUTED", 0.99, p_opposite_adjusted=1e-5, refuted_because="opposite direction", unit="")
+    c5 = {"id": "C5", "outcome": "failed", "verdict": "REFUTED",
+          "hypotheses": [_primary("C5.b", "REFUTED", 0.99, p_opposite_adjusted=0.01), clear, _primary("C5.c", "SUPPORTED", 0.001)]}
+    assert report.deciding_hypothesis(c5) is clear
+    assert report.claim_sentence(c5) == ("Refuted (opposite direction): dropout > baseline: +0.03 [0.01, 0.05], n = 3, "
+                                         "adj. p against 1.0e-05.")
+    assert report.hypothesis_counts(c5) == ["1 of 3 primary hypotheses support it"]
+    far = _primary("C9.far", "INCONCLUSIVE", 0.4, seeds_needed=None)
+    c9 = {"id": "C9", "outcome": "xfailed", "verdict": "INCONCLUSIVE",
+          "hypotheses": [_primary("C9.near", "INCONCLUSIVE", 0.2, seeds_needed=12, settles="support"), far]}
+    assert report.deciding_hypothesis(c9) is far
+    assert report.claim_sentence(c9).endswith("no number of seeds within reach would settle it at this effect.")
+    c9["hypotheses"] = c9["hypotheses"][:1]
+    assert report.claim_sentence(c9).endswith("; about 12 seeds would settle it, to support.")
+
+
+def test_the_board_sentence_of_an_exact_check_and_of_a_claim_without_verdict() -> None:
+    c0 = {"id": "C0", "outcome": "passed", "verdict": "SUPPORTED", "hypotheses": [],
+          "exact": "parameters 831,210 / 831,210; weights identical; epoch 0 reproduced", "exact_holds": True}
+    assert report.claim_sentence(c0) == "Exact check holds: parameters 831,210 / 831,210; 2 more exact facts hold."
+    assert report.hypothesis_counts(c0) == ["exact check holds"]
+    # A failed exact check decides a claim whose hypotheses hold; older reports lack exact_holds: inferred.
+    c8 = {"id": "C8", "outcome": "failed", "verdict": "REFUTED", "exact": "logits differ by 6e-4",
+          "hypotheses": [_primary("C8", "SUPPORTED", 1e-9)]}
+    assert report.exact_check_holds(c8) is False
+    assert report.claim_sentence(c8) == "Exact check fails: logits differ by 6e-4."
+    not_run = {"id": "C7", "outcome": "not run", "verdict": None, "reason": "the session ended before this claim ran"}
+    assert report.claim_sentence(not_run) == "the session ended before this claim ran"
+    long_error = {"id": "C3", "outcome": "error", "verdict": None, "reason": "x" * 500 + "\nTraceback"}
+    assert len(report.claim_sentence(long_error)) == report.SENTENCE_CHARACTERS
+
+
+def test_effects_are_shown_in_accuracy_points_where_they_are_accuracies() -> None:
+    h = {"effect": -0.0123, "ci_low": -0.02, "ci_high": None, "unit": "accuracy lost"}
+    assert report.format_effect(h) == "-1.23 [-2, —] accuracy points lost"
+    assert report.format_effect(h | {"unit": "epochs", "effect": 46.75}) == "+46.8 [-0.02, —] epochs"
+
+
+REFERENCE_EVIDENCE = REPOSITORY / "reports" / "reference" / "evidence-writeup.json"
+
+
+def test_a_page_built_from_the_reference_json_carries_all_of_it(tmp_path) -> None:
+    """The full tier's 83 hypotheses: every one on the unfolded page, every claim on the board."""
+    facts = json.loads(REFERENCE_EVIDENCE.read_text())
+    text = report.evidence_page(facts, {}, tmp_path / "e.html", figures_left_out="not embedded")
+    hypotheses = [h for claim in facts["claims"] for h in claim["hypotheses"]]
+    assert len(hypotheses) == 83
+    assert all(f"<code>{h['hypothesis']}</code>" in text for h in hypotheses)
+    assert all(f'data-first-screen="{claim["id"]}"' in text for claim in facts["claims"])
+    assert all(escape(key) in text for claim in facts["claims"] for key in claim["details"])
+    assert all(escape(claim["reason"]) in text and escape(claim["operationalisation"]) in text for claim in facts["claims"])
+    assert text.count("not embedded") == sum(len(claim["figures"]) for claim in facts["claims"]) + len(facts["writeup_figures"])
+
+
+# --------------------------------------------------------------------------- the multiverse page
+
+
+def _condition(protocol: str, scale: float, fraction: float) -> dict:
+    return {"name": f"{protocol} ×{scale:g} @{fraction:g}", "protocol": protocol, "rate_scale": scale,
+            "epoch_fraction": fraction, "primary": (protocol, scale, fraction) == ("writeup", 1.0, 1.0),
+            "control": scale == 0.0}
+
+
+def test_the_heat_maps_columns_are_grouped_by_factor_and_nest() -> None:
+    conditions = [_condition(p, s, f) for p in ("writeup", "corrected") for s in (0.0, 1.0) for f in (0.5, 1.0)]
+    protocol, rates, fractions = report.column_groups(conditions)
+    assert [(g["label"], g["span"]) for g in protocol] == [("writeup", 4), ("corrected", 4)]
+    assert [(g["label"], g["span"], g["control"]) for g in rates] == [
+        ("×0", 2, True), ("×1", 2, False), ("×0", 2, True), ("×1", 2, False)]
+    assert [g["label"] for g in fractions] == ["0.5", "1"] * 4
+    assert not any(g["control"] for g in fractions)  # labelled once, on the outermost group
+    assert [g["start"] for g in fractions if g["primary"]] == [3]
+    blocks = report.protocol_blocks(conditions)
+    assert [(b["protocol"], b["columns"]) for b in blocks] == [("writeup", [0, 1, 2, 3]), ("corrected", [4, 5, 6, 7])]
+    assert [g["start"] for g in blocks[1]["groups"][0]] == [4, 6]
+
+
+def test_the_multiverse_page_puts_its_sentences_first_and_its_heat_map_in_html() -> None:
+    facts = json.loads((REPOSITORY / "reports" / "reference" / "multiverse-full.json").read_text())
+    text = report.multiverse_page(facts, {})
+    sentences = list(facts["matrix"]["sentences"].values())
+    assert text.index(sentences[-1]) < text.index('id="heatmap"')
+    heat = text[text.index('id="heatmap"'): text.index("</table>", text.index('id="heatmap"'))]
+    primary = [row for row in facts["matrix"]["rows"] if row["family"] in ("claim", "primary")]
+    assert heat.count("<tr") == len(primary) + len(report.CONDITION_FACTORS)
+    cell = primary[1]["cells"][8]  # C1's hypothesis under the primary condition
+    assert (f'effect {report.format_number(cell["effect"], 3)} [95% CI {report.format_number(cell["ci_low"], 3)}, '
+            f'{report.format_number(cell["ci_high"], 3)}] accuracy; Holm-adjusted p {report.format_p(cell["p_adjusted"])}') in heat
+    for verdict, colour in report.VERDICT_COLOURS.items():
+        assert f"--{verdict.lower()}: {colour}" in text
