@@ -16,7 +16,7 @@ import jax
 import numpy as np
 from matplotlib.figure import Figure
 
-from harness import compare, figures, report, stats, writeup
+from harness import compare, drift, figures, report, stats, writeup
 from harness.claim_check import ClaimCheck
 from harness.config import WRITEUP_SEED
 from harness.data import LABEL_NAMES
@@ -38,6 +38,7 @@ def assemble(
     provenance: dict[str, Any],
     reference_dir: Path = compare.REFERENCE_DIR,
     interruption: str = "",
+    drift_result: drift.Drift | None = None,
 ) -> tuple[dict[str, Any], dict[str, Figure]]:
     """(evidence dict as documented in report.py, figures by name). `provenance` is where the numbers came
     from (provenance.py asks git and the libraries; this module asks nothing outside the evidence). With a
@@ -86,7 +87,39 @@ def assemble(
         "provenance": provenance | ({"interrupted": interruption} if interruption else {}),
     }
     facts["changes_since_reference"] = compare.reference_section(report.json_safe(facts), reference_dir)
+    facts["header_facts"] = header_facts(facts, drift_result)
+    if drift_result is not None:
+        facts["drift"] = drift_result.as_dict()
+        facts["sections"] = [{
+            "id": "smoke-drift", "title": "Smoke drift test",
+            "summary": "this run's numbers against the calibration's seed sets",
+            "body": {"result": drift_result.summary(),
+                     "values that moved most": [m.describe() for m in drift_result.moved],
+                     "values without spread in the calibration (left out)": list(drift_result.unmodelled),
+                     "if the change was intended": drift.RECALIBRATE},
+        }]
     return facts, figs
+
+
+def header_facts(facts: dict[str, Any], drift_result: drift.Drift | None) -> list[dict[str, Any]]:
+    """The header's extra lines: how faithful a miniature of the reference this run is (another tier than the
+    reference's), and the smoke drift test's outcome."""
+    lines = []
+    reference = facts.get("changes_since_reference") or {}
+    agreement = reference.get("agreement")
+    if agreement and reference.get("reference_tier") != facts["tier"]:
+        lines.append({
+            "label": f"Agreement with the {reference['reference_tier']} tier reference",
+            "text": (f"{agreement['claims_agreeing']} of {agreement['claims']} claims and "
+                     f"{agreement['primary_agreeing']} of {agreement['primary']} primary hypotheses take the "
+                     f"reference's verdict ({reference['reference']})"),
+            "status": None,
+        })
+    if drift_result is not None:
+        moved = "; ".join(m.describe() for m in drift_result.moved[:3])
+        lines.append({"label": "Smoke drift test", "text": f"{drift_result.summary()}. Moved most: {moved}",
+                      "status": "fail" if drift_result.drifted else "ok"})
+    return lines
 
 
 @dataclass(frozen=True)
