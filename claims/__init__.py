@@ -9,20 +9,15 @@ operationalisation and the claim's verdict rule. The test ends with
 stated; the smoke tier asserts the verdicts that `calibrate_smoke.py` pinned
 as stable across seed sets and numeric paths (fixtures/smoke_expectations.json).
 
-Why exact sign flips across seeds (and not the t-test, Wilcoxon or a bootstrap
-CI): the seed is the unit, and with 5-16 seeds no distributional assumption can
-be checked. Against "no difference" the exact sign-flip test of the per-seed
-values assumes only what the null itself implies -- two variants that share a
-seed are exchangeable when neither is better, so their difference is symmetric
--- and keeps its size on every shape, spread or tied (integer epochs, accuracies
-on a finite test set); the t-test does not on tied values, and choosing between
-the two by the data made the size depend on that choice. Its price is p >= 2^-n.
-Against a boundary other than 0 (a smallest effect of interest, an equivalence
-margin, a named value) nothing makes the values symmetric, and the boundary test
-adds a bootstrap-t to the sign flips (harness/stats.py). A bootstrap CI
+Why paired t-tests across seeds (and not Wilcoxon or a bootstrap): each
+per-seed number is an average over thousands of test images or units, so it
+is close to normal (central limit theorem) and the t-test is the efficient
+test; a rank test gains nothing there, and where ties make the data discrete
+the exact sign-flip test below is exact whatever the ties. A bootstrap CI
 under-covers at the 8-10 seeds we can afford (tests/test_stats.py measures it
-with scipy's BCa bootstrap), so the reported interval is the t interval.
-reports/size-grid.md gives the size of every rule over data shapes.
-"Similar" / "approaches" / "agree" are paired TOST equivalence tests with the
-margin stated and justified in the claim's module.
+with scipy's BCa bootstrap), where the t interval keeps its level. Tied or constant
+differences (integer epochs, accuracies on a finite test set) are decided by
+the exact sign-flip test instead (harness/stats.py). "Similar" / "approaches"
+/ "agree" are paired TOST equivalence tests with the margin stated and
+justified in the claim's module.
 """

@@ -12,7 +12,6 @@ The flow, one module per step:
     probes.py           measurements on the trained networks (claims C7-C10)
     evidence.py         everything a tier's claims are decided from (gather.py gathers it)
     stats.py            paired tests, equivalence, trends, Holm, verdicts
-                        (size_grid.py: their size over a grid of data shapes, reports/size-grid.md)
     stability.py        how stable a smoke verdict is across seed sets (the pinned expectations)
     drift.py            whether a smoke run's numbers moved beyond the calibration's seed sets (the drift test)
     claim_check.py      one claim's verdicts, report content and the tier's assertion (what claims/ fill)
@@ -35,7 +34,7 @@ only from lower levels. tests/test_imports.py recomputes this drawing from the
 source and fails when it is stale or deeper than 5.
 
     0  atomic  browser  config  stats  summaries
-    1  data  figures  report  run_set  size_grid  stability  writeup
+    1  data  figures  report  run_set  stability  writeup
     2  cache  compare  distributed  drift  input_pipeline  models  tfds_source  writeup_loop
     3  evidence  train
     4  claim_check  multiverse_report  probes  provenance  runs

@@ -17,28 +17,20 @@ Design rules:
 * The seed is the unit of replication: tests compare two variants *paired by
   seed* (`a[i]` and `b[i]` come from the same seed), so they operate on the
   paired differences `d = a - b`.
-* Two rules decide every test of a mean, each with its size proven over a
-  grid of data shapes (`python -m harness.size_grid` writes reports/size-grid.md;
-  tests/test_size_grid.py asserts size <= alpha + 3 Monte Carlo s.e. in every
-  cell):
-  - against "no difference" (0): the exact sign-flip randomisation test of the
-    values (`sign_flip_tails`), for every shape, spread or discrete: no choice
-    of test by the data. Its null is symmetry about 0, which "no difference
-    between two variants exchangeable within a seed" implies. p >= 2^-n, the
-    most n seeds can show under that null: a Holm family of m hypotheses needs
-    at least `fewest_seeds(alpha / m)` seeds (10 for m = 41) before it can
-    reject anything.
-  - against any other boundary (a smallest effect of interest, an equivalence
-    margin, a named constant): `boundary_tails`, the larger p of sign flips
-    about the boundary and a bootstrap-t, since nothing makes the values
-    symmetric about such a boundary; a constant sample gives p = 1.
-  The t distribution serves the displayed CI and the power model of
-  `seeds_needed`. The other tests come from `scipy.stats` (binomial, Kendall,
-  linear regression, the noncentral t); Holm's step-down adjustment is written
-  here, as scipy has none (`scipy.stats.false_discovery_control` is
+* The tests themselves come from `scipy.stats` (t, binomial, Kendall, linear
+  regression, the noncentral t for power); this module only wires them up. The exception is Holm's step-down adjustment,
+  which scipy does not provide (`scipy.stats.false_discovery_control` is
   Benjamini-Hochberg / -Yekutieli, which controls the FDR, not the FWER).
 * Inputs with NaN or inf raise `ValueError`: a missing number must never be
   silently dropped from a claim's evidence.
+* Discrete data -- tied magnitudes, zero differences, or every difference
+  identical (integer epochs, accuracies on a test set of 1,000 images) -- is
+  decided by an exact sign-flip permutation test instead of the t-test: the t
+  test's size with 3-valued differences is above alpha, and a constant
+  difference would give t = c/0 and p = 0 at any n. The sign-flip test is exact
+  under the symmetric null whatever the data, and its p can never fall below
+  2^-n (1/8 at n = 3), which is the honest floor of a design with n seeds.
+  `Result.discrete` and `Result.test` record which test decided.
 * A superiority hypothesis with no smallest effect of interest can never be
   REFUTED by a true zero effect. Where the writeup implies a size, the caller
   pre-registers `min_effect`; `p_opposite` then tests "effect < min_effect"
@@ -48,7 +40,6 @@ Design rules:
 
 from __future__ import annotations
 
-import functools
 import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
@@ -64,23 +55,18 @@ SEEDS_CAP = 1000  # `seeds_needed` searches n up to this; beyond it -> None
 
 SUPPORTED, REFUTED, INCONCLUSIVE = "SUPPORTED", "REFUTED", "INCONCLUSIVE"
 
-MIN_SEEDS_T = 3  # every test of a mean: n-1 >= 2 degrees of freedom for its t CI and its bootstrap-t
+MIN_SEEDS_T = 3  # t-tests and TOST: n-1 >= 2 degrees of freedom
 
-# The exact sign-flip test enumerates all 2^n sign patterns up to this n (meet in the middle: two halves of
-# at most 2^15 patterns each), and draws SIGN_FLIP_RESAMPLES random patterns from a fixed seed beyond it.
-EXACT_SIGN_FLIP_MAX_N = 30
+# Sign-flip permutation test (discrete data): exact over all 2^n sign flips up to
+# this n (2^20 ~ 1e6 means, evaluated in blocks), a fixed-seed Monte Carlo beyond.
+EXACT_SIGN_FLIP_MAX_N = 20
 SIGN_FLIP_RESAMPLES = 99_999
 SIGN_FLIP_SEED = 0
+SIGN_FLIP_BATCH = 2**16
 SIGN_FLIP_TOL = 1e-9  # means of x / max|x| closer than this are ties
-# The bootstrap-t of the boundary tests: resamples drawn once per n from a fixed seed, so a p-value is a
-# function of the data alone (the data are sorted first: the same seeds in another order give the same p).
-BOOTSTRAP_RESAMPLES = 9_999
-BOOTSTRAP_SEED = 0
-# Values equal up to this fraction of their largest magnitude are constant: differences of accuracies
-# on one test set are equal only up to float rounding.
-CONSTANT_RTOL = 1e-12
-# Rows per block of the vectorised p-values (bounds the memory of the (block, 2^(n/2)) and (B, block) arrays).
-_ROWS_PER_BLOCK = 256
+# |d| values closer than this fraction of max |d| count as tied (and as zero);
+# differences of accuracies on one test set are equal only up to float rounding.
+TIE_RTOL = 1e-9
 
 _ALTERNATIVES = ("greater", "less")
 
@@ -105,8 +91,8 @@ class Result:
       standardized effect (Cohen's d_z) used for `Verdict.seeds_needed`.
       None where no t-type power model applies (McNemar).
     * `margin` -- the equivalence margin (TOST only).
-    * `min_n` -- the smallest n the test accepts (3); `seeds_needed` is
-      floored further by the sign-flip floor (`fewest_seeds`).
+    * `min_n` -- the smallest n at which this test can decide anything
+      (3 for t / TOST); floors `seeds_needed`.
     * `note` -- how degenerate data was decided, which CI method was used, etc.
     * `min_effect` -- the pre-registered smallest effect of interest (positive,
       in the claimed direction's units), or None. When set, `p_opposite` is the
@@ -114,6 +100,8 @@ class Result:
       opposite direction against no effect.
     * `p_opposite_direction` -- see `min_effect`; None without it (then
       `p_opposite` is that p).
+    * `discrete` -- the data had tied magnitudes, zeros or no variance, so the
+      p-values come from the exact sign-flip permutation test (p >= 2^-n).
     * `between_variants` -- the hypothesis compares the baseline with the
       dropout model (set by the caller); the A/A check runs exactly these.
     """
@@ -136,6 +124,7 @@ class Result:
     note: str = ""
     min_effect: float | None = None
     p_opposite_direction: float | None = None
+    discrete: bool = False
     between_variants: bool = False
 
 
@@ -166,10 +155,9 @@ class Verdict:
       which TOST at level alpha/m has 80% power (see `power_tost`) ->
       "support"; outside it: the one-sided t-test of "beyond the margin" with
       d_z = (|difference| - margin) / sd -> "refute".
-    * The decisions are sign-flip and boundary tests, whose power on near-normal
-      data is close to the t-test's (reports/size-grid.md measures it), so the
-      t-based number is an approximation; n is floored at `fewest_seeds(alpha/m)`,
-      below which no sign pattern can reach significance.
+    * For sign-flip (discrete) results the t-based number is an approximation,
+      and n is floored where 2^-n < alpha/m, below which no sign pattern can
+      reach significance.
 
     None means: not INCONCLUSIVE, no power model, or no finite n up to
     `SEEDS_CAP` reaches 80% (an effect ~0 with no `min_effect`, or a
@@ -209,8 +197,8 @@ class Verdict:
 def require_n(n: int, minimum: int, what: str) -> None:
     """Raise ValueError unless `n >= minimum` (n = number of paired seeds).
 
-    Minimum used here: 3 for every test of a mean (its t CI and bootstrap-t need
-    n-1 >= 2 degrees of freedom to say anything useful).
+    Minimum used here: 3 for t-tests and TOST (a t-test needs n-1 >= 2 degrees
+    of freedom to say anything useful).
     """
     if n < minimum:
         raise ValueError(
@@ -249,241 +237,80 @@ def _is_constant(d: np.ndarray) -> bool:
     return bool(np.allclose(d, d[0], rtol=1e-12, atol=0.0))
 
 
-# --------------------------------------------------------------------------- p-values of a mean
+def _is_discrete(x: np.ndarray) -> bool:
+    """Values on a few levels: at most n/2 distinct magnitudes |x_i| (zero counting as one), or all equal.
 
-
-def _rows(samples: Any) -> np.ndarray:
-    """Samples as the rows of a 2-D array (a 1-D sample is one row); NaN or inf raise ValueError."""
-    rows = np.asarray(samples, dtype=float)
-    if rows.ndim == 1:
-        rows = rows[None, :]
-    if rows.ndim != 2:
-        raise ValueError(f"samples must be 1-D or (samples, n), got shape {rows.shape}")
-    if not np.all(np.isfinite(rows)):
-        raise ValueError("samples contain NaN or inf")
-    return rows
-
-
-def constant_rows(samples: Any) -> np.ndarray:
-    """Per row: every value equal up to `CONSTANT_RTOL` of the row's largest magnitude (a row of zeros too)."""
-    rows = _rows(samples)
-    return np.ptp(rows, axis=1) <= CONSTANT_RTOL * np.max(np.abs(rows), axis=1)
-
-
-def _blocks(count: int, size: int) -> list[slice]:
-    return [slice(start, min(start + size, count)) for start in range(0, count, size)]
-
-
-@functools.cache
-def _sign_patterns(k: int) -> np.ndarray:
-    """(2^k, k): row j holds the signs (+1 for a 0 bit, -1 for a 1 bit) of the k bits of j."""
-    patterns = (1 - 2 * ((np.arange(2**k)[:, None] >> np.arange(k)) & 1)).astype(float)
-    patterns.flags.writeable = False
-    return patterns
-
-
-def _exact_sign_flip_tails(z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Fractions of the 2^n sign patterns of each row of z (|z| <= 1) whose sum is >= / <= the row's own sum.
-
-    Meet in the middle: a pattern's sum is a + b, a over the first h = n // 2
-    columns (2^h patterns), b over the rest (2^(n-h)). With the b sorted, the
-    patterns with a + b >= s (s: the observed sum) number sum_a #{b >= s - a},
-    one binary search per a: O(2^(n/2) n) per row instead of O(2^n n), the same
-    count as listing every pattern (tests/test_stats.py checks it against
-    `scipy.stats.permutation_test`). Sums within n * `SIGN_FLIP_TOL` of s count
-    as ties (flips equal in exact arithmetic, apart in floating point).
+    Distinct up to `TIE_RTOL` of max |x|. Such data (integer epochs, a handful
+    of accuracy steps) is what makes the t-test's size wrong (3-valued
+    differences: up to 0.06 at alpha = 0.05) and gives it p = 0 on constant
+    data, so it goes to the exact sign-flip test. An incidental tie among
+    otherwise spread values (two seeds whose accuracies differ by the same
+    number of test images) does not: switching there would make the test, and
+    its 2^-n floor, a matter of chance, and at 8 seeds that floor (1/256) can
+    never survive Holm over a family of ~40.
     """
-    rows, n = z.shape
-    h = n // 2
-    first = z[:, :h] @ _sign_patterns(h).T
-    second = np.sort(z[:, h:] @ _sign_patterns(n - h).T, axis=1)
-    observed = z.sum(axis=1)[:, None]
-    tol = n * SIGN_FLIP_TOL
-    # One binary search for all rows: row r's sums shifted by r * spacing (every sum lies in [-n, n]) stay
-    # apart and sorted as one array; a query's position minus its row's start counts within its row.
-    spacing = (4.0 * n + 1.0) * np.arange(rows)[:, None]
-    merged = (second + spacing).ravel()
-    start = second.shape[1] * np.arange(rows)[:, None]
-
-    def positions(targets: np.ndarray, side: str) -> np.ndarray:
-        return np.searchsorted(merged, (targets + spacing).ravel(), side=side).reshape(rows, -1) - start
-
-    at_least = first.shape[1] * second.shape[1] - positions(observed - tol - first, "left").sum(axis=1)
-    at_most = positions(observed + tol - first, "right").sum(axis=1)
-    return at_least / 2.0**n, at_most / 2.0**n
+    mag = np.sort(np.abs(x))
+    if mag[-1] == 0:
+        return True
+    distinct = 1 + int(np.count_nonzero(np.diff(mag) > TIE_RTOL * mag[-1]))
+    return distinct <= x.shape[0] / 2 or _is_constant(x)
 
 
-def _monte_carlo_sign_flip_tails(z: np.ndarray) -> tuple[float, float]:
-    """`scipy.stats.permutation_test` with `SIGN_FLIP_RESAMPLES` random sign patterns (seed `SIGN_FLIP_SEED`).
+def _exact_sign_flip_count(z: np.ndarray, observed: float, alternative: str) -> int:
+    """How many of the 2^n sign patterns of z have a mean >= observed ("greater") or <= it ("less").
 
-    One call gives the null distribution; both tails are read from it as scipy
-    reads its own: p = (1 + #{flipped mean at least as extreme}) / (resamples + 1).
+    Enumerated in blocks of `SIGN_FLIP_BATCH` patterns (row k's signs are the
+    bits of k), vectorised: `scipy.stats.permutation_test`'s exact enumeration
+    builds the patterns in Python and takes seconds per call from n ~ 16.
     """
-    def statistic(w: np.ndarray, axis: int) -> np.ndarray:
-        return np.round(np.mean(w, axis=axis), 10)
-
-    result = stats.permutation_test(
-        (z,), statistic, permutation_type="samples", vectorized=True, alternative="greater",
-        n_resamples=SIGN_FLIP_RESAMPLES, rng=np.random.default_rng(SIGN_FLIP_SEED),
-    )
-    observed, null = float(statistic(z, 0)), result.null_distribution
-    return float(result.pvalue), float((1 + np.count_nonzero(null <= observed)) / (null.size + 1))
-
-
-def sign_flip_tails(samples: Any) -> tuple[np.ndarray, np.ndarray]:
-    """Sign-flip (randomisation) p-values of the mean against 0, per row: (greater, less).
-
-    H0: the values are symmetric about 0, so each of the 2^n sign patterns of
-    the observed values is equally likely. p_greater = the fraction of patterns
-    whose mean is >= the observed mean (the observed pattern included), p_less
-    the fraction <=. Exact under H0 whatever the values -- spread, tied, zero,
-    on two levels or on twenty -- so its size is <= alpha at every n; the price
-    is p >= 2^-n (n = 3: 0.125; n = 8: 0.0039; n = 10: 0.00098), the most n
-    seeds can show (see `fewest_seeds`). Every pattern is counted up to
-    n = `EXACT_SIGN_FLIP_MAX_N` (`_exact_sign_flip_tails`); beyond, where 2^-n is
-    far below any level in use, `SIGN_FLIP_RESAMPLES` random patterns from a
-    fixed seed (p >= 1/(resamples + 1), valid as a Monte Carlo randomisation
-    test). Means are compared on x / max|x|. A row of zeros gives p = 1 both ways.
-    """
-    rows = _rows(samples)
-    count, n = rows.shape
-    scale = np.max(np.abs(rows), axis=1)
-    zero = scale == 0
-    z = rows / np.where(zero, 1.0, scale)[:, None]
-    greater, less = np.ones(count), np.ones(count)
-    if n <= EXACT_SIGN_FLIP_MAX_N:
-        per_block = max(1, 2**22 // 2 ** (n - n // 2))  # bounds the (rows, 2^(n/2)) arrays to ~32 MB
-        for block in _blocks(count, per_block):
-            greater[block], less[block] = _exact_sign_flip_tails(z[block])
-    else:
-        for i in range(count):
-            greater[i], less[i] = _monte_carlo_sign_flip_tails(z[i])
-    return np.where(zero, 1.0, greater), np.where(zero, 1.0, less)
+    n = z.shape[0]
+    bits = np.arange(n)
+    count = 0
+    for start in range(0, 2**n, SIGN_FLIP_BATCH):
+        rows = np.arange(start, min(start + SIGN_FLIP_BATCH, 2**n))
+        means = ((1 - 2 * ((rows[:, None] >> bits) & 1)) @ z) / n
+        hit = means >= observed - SIGN_FLIP_TOL if alternative == "greater" else means <= observed + SIGN_FLIP_TOL
+        count += int(np.count_nonzero(hit))
+    return count
 
 
 def sign_flip_p(x: Any, alternative: str) -> float:
-    """One-sided sign-flip p-value of mean(x) against 0 for one sample (see `sign_flip_tails`)."""
+    """One-sided sign-flip permutation p-value of mean(x) against 0.
+
+    H0: x is symmetric about 0, so every one of the 2^n sign patterns of x is
+    equally likely; p = the fraction of sign flips whose mean is >= the
+    observed one ("greater"; <= for "less"), the observed pattern included.
+    Exact under H0 whatever the distribution, ties and zeros included, so its
+    size is <= alpha at any n. The price of exactness: p >= 2^-n (n = 3: 0.125,
+    n = 5: 0.031), the floor of what n seeds can show. All 2^n patterns are
+    enumerated up to n = `EXACT_SIGN_FLIP_MAX_N` (checked against
+    `scipy.stats.permutation_test` in tests/test_stats.py); beyond,
+    `scipy.stats.permutation_test` draws `SIGN_FLIP_RESAMPLES` random flips
+    from a fixed seed (p >= 1/(resamples + 1), still valid). Means are
+    compared on x / max|x| with a tolerance of `SIGN_FLIP_TOL`, so that flips
+    equal in exact arithmetic count as ties despite float rounding.
+    """
     _check_alternative(alternative)
-    greater, less = sign_flip_tails(_vector(x, "x"))
-    return float(greater[0] if alternative == "greater" else less[0])
-
-
-def fewest_seeds(level: float) -> int:
-    """The fewest seeds n whose smallest sign-flip p, 2^-n, is below `level`.
-
-    No test that is exact for every symmetric distribution can do better: given
-    the magnitudes |x_i| (complete for that family) the only randomness left is
-    the 2^n equally likely sign patterns. Holm over a family of m hypotheses
-    rejects nothing unless its smallest p is below alpha / m, so that family
-    needs at least fewest_seeds(alpha / m) seeds.
-    """
-    return math.floor(math.log2(1 / level)) + 1
-
-
-@functools.cache
-def _bootstrap_weights(n: int) -> np.ndarray:
-    """(BOOTSTRAP_RESAMPLES, n): resample counts / n, multinomial(n, 1/n each), drawn once from the fixed seed."""
-    rng = np.random.default_rng(BOOTSTRAP_SEED)
-    weights = rng.multinomial(n, np.full(n, 1.0 / n), size=BOOTSTRAP_RESAMPLES) / n
-    weights.flags.writeable = False
-    return weights
-
-
-def bootstrap_t_tails(samples: Any) -> tuple[np.ndarray, np.ndarray]:
-    """Bootstrap-t p-values of the mean against 0, per row: (greater, less); 1 for a constant row.
-
-    t = mean / (s / sqrt(n)) (s with ddof=1). Its null distribution is
-    estimated by resampling the row with replacement: T* = (mean* - mean) /
-    (s* / sqrt(n)) over `BOOTSTRAP_RESAMPLES` resamples (Efron & Tibshirani
-    1993, ch. 12; second-order accurate where the t-test is first-order: it
-    carries the data's skewness, Hall 1988). p_less = (1 + #{T* <= t}) / (B + 1),
-    p_greater with >=. A resample of one repeated value has s* = 0: T* = +-inf
-    by the sign of mean* - mean (0 if equal), which is what makes the test see
-    skewed discrete data: with d in {0, 3} at (2/3, 1/3), the resamples that
-    miss the rare 3 are exactly the samples a symmetric test would wrongly call
-    significant. Resamples are drawn once per n from `BOOTSTRAP_SEED` and the
-    row is sorted first, so p depends on the values alone, not on their order.
-    Near-ties within 1e-9 |t| count as at least as extreme (conservative).
-    """
-    rows = np.sort(_rows(samples), axis=1)
-    count, n = rows.shape
-    require_n(n, MIN_SEEDS_T, "bootstrap-t")
-    mean = rows.mean(axis=1)
-    deviations = rows - mean[:, None]
-    variance = (deviations**2).sum(axis=1) / (n - 1)
-    constant = constant_rows(rows)
-    t_observed = np.where(constant, 0.0, mean / np.sqrt(np.where(constant, 1.0, variance) / n))
-    weights = _bootstrap_weights(n)
-    at_least, at_most = np.ones(count), np.ones(count)
-    for block in _blocks(count, 64):
-        dev = deviations[block]
-        spread = np.sqrt(np.where(constant[block], 1.0, variance[block]))
-        shift = weights @ dev.T  # (B, rows): mean* - mean
-        resampled_variance = np.maximum(weights @ (dev**2).T - shift**2, 0.0) * n / (n - 1)
-        one_value = resampled_variance <= (1e-9 * spread) ** 2
-        with np.errstate(divide="ignore", invalid="ignore"):
-            t_star = shift / np.sqrt(resampled_variance / n)
-        signed_infinity = np.where(shift > 0, np.inf, -np.inf)
-        t_star = np.where(one_value, np.where(np.abs(shift) <= 1e-9 * spread, 0.0, signed_infinity), t_star)
-        t = t_observed[block]
-        slack = 1e-9 * np.maximum(1.0, np.abs(t))
-        at_least[block] += np.count_nonzero(t_star >= t - slack, axis=0)
-        at_most[block] += np.count_nonzero(t_star <= t + slack, axis=0)
-    resamples = BOOTSTRAP_RESAMPLES + 1
-    return np.where(constant, 1.0, at_least / resamples), np.where(constant, 1.0, at_most / resamples)
-
-
-def boundary_tails(samples: Any, boundary: float) -> tuple[np.ndarray, np.ndarray]:
-    """p-values per row of "the mean is above `boundary`" (greater) and "below it" (less), without symmetry.
-
-    For nulls that do not make the values symmetric: E[x] = boundary where the
-    boundary is a smallest effect of interest, an equivalence margin or a
-    constant the claim names. Symmetry about such a boundary has no reason to
-    hold: with d in {0, 0.003} at (2/3, 1/3) the mean is 0.001, yet most
-    samples lie below it and the sign-flip test about 0.001 rejects up to 13%
-    of the time at n = 5. Each tail's p is the LARGER of
-      * the sign-flip p of x - boundary (`sign_flip_tails`): exact when x is
-        symmetric about the boundary, any shape; and
-      * the bootstrap-t p (`bootstrap_t_tails`): it estimates the skewed
-        sampling distribution from the data, and on skewed discrete values it
-        is what keeps the size.
-    The larger of two p-values is a valid p-value whenever either one is, so
-    the test keeps its size under symmetry exactly and under skew as far as the
-    bootstrap-t does (reports/size-grid.md measures both, and the limit: a
-    continuous skew that n seeds did not sample, no test of a mean can see).
-    A constant row gives p = 1 both ways (the test refuses): n equal values
-    are as consistent with a mean at the boundary, reached through a rare
-    value that did not show, as with any other mean (Bahadur & Savage 1956: no
-    test of a mean holds its size over every distribution).
-    """
-    rows = _rows(samples)
-    shifted = rows - boundary
-    flip_greater, flip_less = sign_flip_tails(shifted)
-    boot_greater, boot_less = bootstrap_t_tails(shifted)
-    constant = constant_rows(rows)
-    return (np.where(constant, 1.0, np.maximum(flip_greater, boot_greater)),
-            np.where(constant, 1.0, np.maximum(flip_less, boot_less)))
-
-
-def equivalence_tails(samples: Any, margin: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per row: (p of |mean| < margin, p of mean > +margin, p of mean < -margin), by `boundary_tails`.
-
-    TOST: equivalence is shown when both "mean > -margin" and "mean < +margin"
-    reject, so its p is the larger of the two one-sided p-values.
-    """
-    above_lower, below_lower = boundary_tails(samples, -margin)
-    above_upper, below_upper = boundary_tails(samples, margin)
-    return np.maximum(above_lower, below_upper), above_upper, below_lower
+    v = _vector(x, "x")
+    scale = float(np.max(np.abs(v)))
+    if scale == 0.0:
+        return 1.0
+    z = v / scale
+    n = z.shape[0]
+    if n <= EXACT_SIGN_FLIP_MAX_N:
+        return _exact_sign_flip_count(z, float(np.mean(z)), alternative) / 2**n
+    res = stats.permutation_test(
+        (z,), lambda w, axis: np.round(np.mean(w, axis=axis), 10),
+        permutation_type="samples", vectorized=True, alternative=alternative,
+        n_resamples=SIGN_FLIP_RESAMPLES, rng=np.random.default_rng(SIGN_FLIP_SEED),
+    )
+    return float(res.pvalue)
 
 
 def _sign_flip_how(n: int) -> str:
-    return ("all 2^n sign flips" if n <= EXACT_SIGN_FLIP_MAX_N
-            else f"{SIGN_FLIP_RESAMPLES} random sign flips, seed {SIGN_FLIP_SEED}")
-
-
-def _boundary_how(n: int) -> str:
-    return (f"the larger p of sign flips about it ({_sign_flip_how(n)}) and a bootstrap-t "
-            f"({BOOTSTRAP_RESAMPLES} resamples, seed {BOOTSTRAP_SEED})")
+    flips = ("all 2^n flips" if n <= EXACT_SIGN_FLIP_MAX_N
+             else f"{SIGN_FLIP_RESAMPLES} random flips, seed {SIGN_FLIP_SEED}")
+    return f"{flips}; chosen for values on few levels"
 
 
 def _check_min_effect(min_effect: float | None) -> None:
@@ -492,15 +319,6 @@ def _check_min_effect(min_effect: float | None) -> None:
             f"min_effect must be a positive finite number (the smallest effect of interest, in the claimed "
             f"direction's units), got {min_effect!r}; pass None for no smallest effect"
         )
-
-
-def _t_interval(x: np.ndarray, shift: float) -> tuple[float, float, float]:
-    """(sd, CI low, CI high): the two-sided `CONFIDENCE` t interval of mean(x) - shift; [c, c] if constant."""
-    if _is_constant(x):
-        centre = float(np.mean(x)) - shift
-        return 0.0, centre, centre
-    ci = stats.ttest_1samp(x - shift, 0.0).confidence_interval(CONFIDENCE)
-    return float(np.std(x, ddof=1)), float(ci.low), float(ci.high)
 
 
 def one_sample_t(
@@ -515,69 +333,77 @@ def one_sample_t(
     test: str | None = None,
     between_variants: bool = False,
 ) -> Result:
-    """One-sided test of the mean of per-unit values `d` (paired differences, slopes, ...) against `popmean`.
+    """One-sample test on per-unit values `d` (paired differences, slopes, ...): t-test, or sign flips if discrete.
 
     H0: E[d] = popmean (one-sided: E[d] <= popmean for "greater").
     H1 (the claim): E[d] > popmean ("greater") or E[d] < popmean ("less").
     `test` names what `d` is (e.g. "paired differences"); the method is appended.
-    (The name is historical: the decision is no t-test; the t enters the CI and
-    the power model of `seeds_needed` only.)
 
-    Against popmean = 0 -- "no difference" -- the exact sign-flip test of the
-    values (`sign_flip_tails`): for a paired comparison of two variants that
-    are exchangeable when neither is better, d = a - b is symmetric about 0
-    under H0, which is all the test assumes, so its size is <= alpha for every
-    shape of d, spread or on a few levels. For other per-seed statistics
-    tested against 0 (slopes, changes over training) the same symmetry is the
-    assumption. One rule for every shape: no data-dependent choice of test,
-    whose choice could bias its size. p >= 2^-n.
+    Continuous data (more than n/2 distinct magnitudes |d - popmean|): t-test,
+    t = (mean(d) - popmean) / (sd(d) / sqrt(n)), sd with ddof=1, t ~ Student
+    t(n-1) under H0 (`scipy.stats.ttest_1samp`); p_value = P(T >= t) for
+    "greater" (P(T <= t) for "less").
 
-    Against popmean != 0 (a value the claim names, such as 0.99): `boundary_tails`,
-    since nothing makes d symmetric about such a value.
+    Discrete data (values on a few levels, or all equal -- see
+    `_is_discrete`): `sign_flip_p` on d - popmean, exact under the symmetric null
+    whatever the data; p >= 2^-n, so 3 identical differences give p = 1/8 and
+    can never be SUPPORTED, where the t statistic c/0 would give p = 0. The
+    choice depends only on |d - popmean|, which the sign-flip null holds fixed,
+    so choosing does not bias it.
 
-    p_opposite: the same test in the other direction -- or, with a pre-registered
-    `min_effect` (> 0, the smallest effect of interest in the claimed direction's
-    units), `boundary_tails` against popmean + min_effect ("greater"; popmean -
-    min_effect for "less"): small p_opposite then means "the claimed effect is
-    excluded", a hypothesis about a mean at a boundary, tested without assuming
-    symmetry about it. The p of the opposite direction against popmean is kept
-    in `p_opposite_direction`.
+    p_opposite: the same test in the other direction, against popmean -- or,
+    with a pre-registered `min_effect` (> 0, the smallest effect of interest in
+    the claimed direction's units), against popmean + min_effect ("greater";
+    popmean - min_effect for "less"): small p_opposite then means "the claimed
+    effect is excluded", which a true zero effect eventually shows. The p of
+    the opposite direction against popmean is kept in `p_opposite_direction`.
 
-    effect = mean(d) - popmean, with the two-sided 95% t CI (for display; the
-    decision is the test above); for constant data the CI is [c, c].
+    effect = mean(d) - popmean, with the two-sided 95% t CI
+    (`confidence_interval`); for constant data (sd = 0) the CI is [c, c].
     """
     _check_alternative(alternative)
     _check_min_effect(min_effect)
     x = _vector(d, "d")
     n = int(x.shape[0])
-    require_n(n, MIN_SEEDS_T, f"{hypothesis}: test of a mean")
+    require_n(n, MIN_SEEDS_T, f"{hypothesis}: t-test")
     if test is None:
         test = "values" if popmean == 0.0 else f"values vs {popmean:g}"
     sign = 1.0 if alternative == "greater" else -1.0
-    effect = float(np.mean(x - popmean))
-    sd, ci_low, ci_high = _t_interval(x, popmean)
-    if popmean == 0.0:
-        greater, less = sign_flip_tails(x)
-        method = f"exact sign-flip randomisation test of the mean (one-sided; {_sign_flip_how(n)})"
+    centred = x - popmean
+    bound = 0.0 if min_effect is None else sign * min_effect  # what p_opposite is tested against
+    effect = float(np.mean(centred))
+    discrete = _is_discrete(centred) or (min_effect is not None and _is_discrete(centred - bound))
+    if _is_constant(x):
+        sd, ci_low, ci_high = 0.0, effect, effect
+        note = (f"zero variance: all {n} values equal {float(np.mean(x)):.6g} (difference from {popmean:g}: "
+                f"{effect:+.6g}); t undefined, decided by sign flips (p >= 2^-{n} = {0.5**n:.3g}); CI = [c, c]")
     else:
-        greater, less = boundary_tails(x, popmean)
-        method = f"boundary test of the mean (one-sided; {_boundary_how(n)})"
-    p, p_dir = (float(greater[0]), float(less[0])) if sign > 0 else (float(less[0]), float(greater[0]))
-    note = (f"all {n} values equal {float(np.mean(x)):.6g}; CI = [c, c]" if sd == 0.0
-            else f"p >= 2^-{n} = {0.5**n:.3g}; CI: t interval, df = {n - 1}")
-    p_opp = p_dir
+        res = stats.ttest_1samp(centred[:, None], np.array([0.0, bound]))  # against 0 and the bound at once
+        sd = float(np.std(x, ddof=1))
+        ci = res.confidence_interval(CONFIDENCE)
+        ci_low, ci_high = float(ci.low[0]), float(ci.high[0])
+        t0, tb = float(res.statistic[0]), float(res.statistic[1])
+        note = (f"tied or zero values: decided by sign flips (p >= 2^-{n} = {0.5**n:.3g}); t CI" if discrete
+                else f"t = {t0:.4g}, df = {n - 1}")
+    if discrete:
+        p = sign_flip_p(centred, alternative)
+        p_dir = sign_flip_p(centred, _opposite(alternative))
+        p_opp = p_dir if min_effect is None else sign_flip_p(centred - bound, _opposite(alternative))
+        method = f"exact sign-flip permutation test of the mean (one-sided; {_sign_flip_how(n)})"
+    else:
+        tails = {"greater": (stats.t.sf(t0, n - 1), stats.t.sf(tb, n - 1)),
+                 "less": (stats.t.cdf(t0, n - 1), stats.t.cdf(tb, n - 1))}
+        p = float(tails[alternative][0])
+        p_dir, p_opp = (float(q) for q in tails[_opposite(alternative)])
+        method = "t-test (one-sided)"
     if min_effect is not None:
-        bound = popmean + sign * min_effect
-        above, below = boundary_tails(x, bound)
-        p_opp = float(below[0] if sign > 0 else above[0])
-        note += (f"; p_opposite tests the claimed effect ({'>=' if sign > 0 else '<='} {bound - popmean:+g}) "
-                 f"against the data: {_boundary_how(n)}")
+        note += f"; p_opposite tests the claimed effect ({'>=' if sign > 0 else '<='} {bound:+g}) against the data"
     return Result(
         hypothesis, statement, f"{test}: {method}", n, effect, ci_low, ci_high, p, p_opp, unit,
         alternative=alternative, sd=sd, min_n=MIN_SEEDS_T, note=note,
         min_effect=None if min_effect is None else float(min_effect),
         p_opposite_direction=None if min_effect is None else p_dir,
-        between_variants=between_variants,
+        discrete=discrete, between_variants=between_variants,
     )
 
 
@@ -592,14 +418,15 @@ def paired_t(
     unit: str = "",
     between_variants: bool = False,
 ) -> Result:
-    """Paired test of `a` against `b`, paired by seed (index i = seed i): `one_sample_t` on d = a - b.
+    """Paired t-test of `a` against `b`, paired by seed (index i = seed i); sign flips for discrete data.
 
-    H0: no difference (d symmetric about 0). H1 (the claim): E[d] > 0
-    ("greater": a > b) or E[d] < 0 ("less": a < b). Exact sign-flip test of the
-    paired differences; effect = mean(a - b) (sign as computed), 95% two-sided
-    t CI (that of `scipy.stats.ttest_rel`). See `one_sample_t` for `min_effect`.
-    `between_variants=True` marks a comparison of the baseline with the dropout
-    model (what the A/A check must never find).
+    d_i = a_i - b_i. H0: E[d] = 0. H1 (the claim): E[d] > 0 ("greater": a > b)
+    or E[d] < 0 ("less": a < b). Statistic t = mean(d) / (sd(d)/sqrt(n)) ~ t(n-1)
+    under H0 -- identical to `scipy.stats.ttest_rel(a, b)`.
+    effect = mean(a - b) (sign as computed), 95% two-sided t CI.
+    See `one_sample_t` for discrete data (exact sign flips, p >= 2^-n) and for
+    `min_effect`. `between_variants=True` marks a comparison of the baseline
+    with the dropout model (what the A/A check must never find).
     """
     return one_sample_t(
         _paired(a, b), hypothesis=hypothesis, statement=statement,
@@ -624,24 +451,27 @@ def equivalence_tost(
     """Paired TOST (two one-sided tests) equivalence test on d = a - b.
 
     H0: |E[d]| >= margin. H1 (the claim "a and b are similar"): |E[d]| < margin.
-    The two one-sided tests, each a test of a mean at a boundary
-    (`boundary_tails`: the larger p of sign flips about the boundary and a
-    bootstrap-t, so that neither symmetry about the margin nor a skewed,
-    discrete d can make it over-claim equivalence):
+    The two one-sided tests:
         p_lower: H0 E[d] <= -margin vs E[d] > -margin
         p_upper: H0 E[d] >= +margin vs E[d] < +margin
-    p_value = max(p_lower, p_upper) (`equivalence_tails`): reject H0 iff both
-    reject. Constant differences give p = 1: n equal values cannot show where
-    the mean of a distribution with rare other values lies.
+    p_value = max(p_lower, p_upper) (reject H0 iff both reject; for the t
+    version, equivalently the 90% t CI lies inside (-margin, margin)).
+    Continuous data: t statistics from one `scipy.stats.ttest_1samp` call
+    against both bounds, one-sided tails from `scipy.stats.t`, df = n-1.
+    Discrete data (tied or zero values of |d - margin| or |d + margin|, or all
+    d equal): each one-sided test is the exact sign-flip test on d -+ margin
+    (`sign_flip_p`), so a constant difference inside the margin gets
+    p = 2^-n (never 0: n seeds cannot show more), not the t statistic's c/0.
 
     p_opposite -- evidence that the difference lies OUTSIDE the margin: the
     one-sided p of E[d] > +margin or of E[d] < -margin, on whichever side the
-    estimate lies. REFUTED at alpha thus means the difference is significantly
-    beyond the margin.
+    estimate lies (= the smaller of the two). REFUTED at alpha thus means the
+    difference is significantly beyond the margin.
 
-    effect = mean(d) with its 95% two-sided t CI (for display; [c, c] for
-    constant data). kind = "equivalence". `between_variants=True` marks a
-    comparison of the baseline with the dropout model.
+    effect = mean(d) with its 95% two-sided t CI (for display; the decision is
+    the max-p above; [c, c] for constant data). kind = "equivalence".
+    `between_variants=True` marks a comparison of the baseline with the
+    dropout model.
     """
     if not (margin > 0 and math.isfinite(margin)):
         raise ValueError(f"margin must be a positive finite number, got {margin!r}")
@@ -649,19 +479,38 @@ def equivalence_tost(
     n = int(d.shape[0])
     require_n(n, MIN_SEEDS_T, f"{hypothesis}: TOST equivalence test")
     mean = float(np.mean(d))
-    sd, ci_low, ci_high = _t_interval(d, 0.0)
-    equivalent, above, below = (float(p[0]) for p in equivalence_tails(d, margin))
-    note = (f"zero variance: all {n} paired differences equal {mean:+.6g}; a constant sample cannot locate a "
-            "mean: p = 1 both ways" if sd == 0.0 else f"CI: t interval, df = {n - 1}")
+    discrete = _is_discrete(d - margin) or _is_discrete(d + margin)
+    if _is_constant(d):
+        sd, ci_low, ci_high = 0.0, mean, mean
+        note = (f"zero variance: all {n} paired differences equal {mean:+.6g}, decided by sign flips "
+                f"(p >= 2^-{n} = {0.5**n:.3g}); CI = [c, c]; ")
+    else:
+        # one ttest_1samp call against -margin, +margin and 0; one-sided tails (df = n-1) from scipy.stats.t
+        res = stats.ttest_1samp(d[:, None], np.array([-margin, margin, 0.0]))
+        t_lo, t_hi = float(res.statistic[0]), float(res.statistic[1])
+        sd = float(np.std(d, ddof=1))
+        ci = res.confidence_interval(CONFIDENCE)
+        ci_low, ci_high = float(ci.low[2]), float(ci.high[2])
+        note = "tied or zero values of |d -+ margin|: decided by sign flips; " if discrete else ""
+    if discrete:
+        test = f"TOST equivalence (paired exact sign-flip test per side; {_sign_flip_how(n)}), margin ±{margin:g}"
+        p_lower = sign_flip_p(d + margin, "greater")
+        p_upper = sign_flip_p(d - margin, "less")
+        p_above = sign_flip_p(d - margin, "greater")
+        p_below = sign_flip_p(d + margin, "less")
+    else:
+        test = f"TOST equivalence (paired t), margin ±{margin:g}"
+        df = n - 1
+        p_lower, p_upper = float(stats.t.sf(t_lo, df)), float(stats.t.cdf(t_hi, df))
+        p_above, p_below = float(stats.t.sf(t_hi, df)), float(stats.t.cdf(t_lo, df))
+    note += f"TOST one-sided p: vs -margin {p_lower:.4g}, vs +margin {p_upper:.4g}"
     return Result(
-        hypothesis, statement,
-        f"TOST equivalence, margin ±{margin:g} (each side: {_boundary_how(n)})", n, mean, ci_low, ci_high,
-        equivalent, above if mean >= 0 else below, unit,
+        hypothesis, statement, test, n, mean, ci_low, ci_high,
+        max(p_lower, p_upper), p_above if mean >= 0 else p_below, unit,
         kind="equivalence", alternative="within", sd=sd,
-        margin=float(margin), min_n=MIN_SEEDS_T, note=note,
+        margin=float(margin), min_n=MIN_SEEDS_T, note=note, discrete=discrete,
         between_variants=between_variants,
     )
-
 
 
 # --------------------------------------------------------------------------- McNemar
@@ -756,9 +605,8 @@ def trend_test(
         monotone, scale-free trend in [-1, 1] (a seed with constant values has
         tau 0).
     Then a one-sample test across seeds on those per-seed statistics
-    (`one_sample_t`: the exact sign-flip test against 0, which ties -- Kendall
-    taus often tie -- and constant statistics leave exact; "no trend" is taken
-    to mean each seed's statistic is symmetric about 0, the sign flips' null):
+    (`one_sample_t`: the t-test, or the exact sign-flip test when the per-seed
+    statistics tie -- Kendall taus often do -- or are all equal):
     H0: E[trend] = 0; H1 (the claim): E[trend] > 0 ("greater": increases) or
     < 0 ("less": decreases). The per-seed fits only summarise each seed; epochs
     within a seed are NOT treated as independent. `min_effect` (per epoch, or
@@ -876,11 +724,16 @@ def seeds_needed_tost(
     return _smallest_n(lambda n: power_tost(delta_z, margin_z, n, alpha), min_n, cap, power)
 
 
+def _sign_flip_min_n(level: float) -> int:
+    """The smallest n whose sign-flip p floor 2^-n is below `level`."""
+    return math.floor(math.log2(1 / level)) + 1
+
+
 def _seeds_needed(r: Result, level: float) -> tuple[int | None, str | None]:
     """(n, "support" | "refute") at the observed effect; see `Verdict`."""
     if r.sd is None or not r.sd > 0:
         return None, None
-    lo = max(r.min_n, fewest_seeds(level))
+    lo = max(r.min_n, _sign_flip_min_n(level)) if r.discrete else r.min_n
     if r.kind == "equivalence":
         if r.margin is None:
             return None, None
