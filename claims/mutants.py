@@ -173,13 +173,15 @@ def table(outcomes: dict[str, dict]) -> str:
 
     def statistics(o: dict) -> str:
         d = o.get("drift")
-        return (f"{d['sum_statistic']:.0f} / {d['sum_threshold']:.0f} | {d['max_statistic']:.1f} / "
-                f"{d['max_threshold']:.1f}") if d else "- | -"
+        return f"{d['max_statistic']:.1f} / {d['max_threshold']:.1f}" if d else "-"
 
-    lines = ["| mutant | kind | what | pins alone | pins + drift | drift sum / threshold | drift max / threshold |",
+    def moved(o: dict) -> str:
+        return o["drift"]["moved"][0]["name"] if o.get("drift") else "-"
+
+    lines = ["| mutant | kind | what | pins alone | pins + drift | drift score / threshold | moved most |",
              "|---|---|---|---|---|---|---|"]
     lines += [f"| {name} | {o['kind']} | {o['what']} | {pins(o)} | {'caught' if o['caught'] else 'missed'} | "
-              f"{statistics(o)} |" for name, o in outcomes.items()]
+              f"{statistics(o)} | {moved(o)} |" for name, o in outcomes.items()]
     return "\n".join(lines)
 
 
