@@ -104,7 +104,7 @@ def graded(parameter: str, factor: float) -> Mutant:
     return Mutant(f"dropout×{factor:g}", "dropout rates (graded)", "harness/models.py",
                   "mask = jax.random.bernoulli(key, p=keep_prob, shape=x.shape)",
                   f"mask = jax.random.bernoulli(key, p=1 - (1 - keep_prob) * {factor!r}, shape=x.shape)",
-                  f"every training-time dropout rate × {factor:g}")
+                  f"every training-time drop probability × {factor:g}, the 1/q scaling left as it was")
 
 
 SWEEP = tuple(graded("lr", f) for f in (1.1, 1.25, 1.5, 2.0)) + tuple(graded("dropout", f) for f in (0.9, 0.75, 0.5))
