@@ -8,10 +8,12 @@ import jax
 
 # What JAX reports as compilation (tracing, lowering to MLIR, XLA compile); nested
 # spans (a jit traced inside another) overlap and are merged, not double counted.
+# One per XLA program built: compiled, or loaded from jax's persistent compilation cache.
+BACKEND_COMPILE = "/jax/core/compile/backend_compile_duration"
 COMPILE_EVENTS = (
     "/jax/core/compile/jaxpr_trace_duration",
     "/jax/core/compile/jaxpr_to_mlir_module_duration",
-    "/jax/core/compile/backend_compile_duration",
+    BACKEND_COMPILE,
 )
 
 
@@ -20,10 +22,13 @@ class CompileClock:
 
     def __init__(self) -> None:
         self.spans: list[tuple[float, float]] = []
+        self.backend_compiles: list[tuple[float, float]] = []
 
     def _listener(self, event: str, start: float, end: float, **_: object) -> None:
         if event in COMPILE_EVENTS:
             self.spans.append((start, end))
+        if event == BACKEND_COMPILE:
+            self.backend_compiles.append((start, end))
 
     def __enter__(self) -> CompileClock:  # noqa: PYI034 (typing.Self needs Python 3.11; we support 3.10)
         jax.monitoring.register_event_time_span_listener(self._listener)
@@ -31,6 +36,10 @@ class CompileClock:
 
     def __exit__(self, *exc: object) -> None:
         jax.monitoring.unregister_event_time_span_listener(self._listener)
+
+    def programs(self, start: float, end: float) -> int:
+        """XLA programs built (compiled, or loaded from jax's persistent compilation cache) within [start, end]."""
+        return sum(start <= e <= end for _, e in self.backend_compiles)
 
     def within(self, start: float, end: float) -> float:
         """Seconds of [start, end] spent compiling (union of the recorded spans)."""

@@ -10,9 +10,10 @@ REALISATIONS realisations use disjoint seed sets, so they are independent draws.
 
 All realisations are trained in one `train_runs` call, baselines only. The probes
 the between-variants hypotheses read (C9's input noise, C10's correlations and
-unit ablation) are measured on every network; the Monte-Carlo dropout and
-scaling probes measure the dropout model alone (C7, C8: no comparison between
-the variants) and are left NaN, so a hypothesis that read them would raise.
+unit ablation) are measured on every network (by the probes' one program, as in a
+real run); the Monte-Carlo dropout and scaling probes measure the dropout model
+alone (C7, C8: no comparison between the variants) and are blanked to NaN, so a
+hypothesis that read them would raise.
 
 Why not "no false positive in any realisation": training is chaotic on other
 machines, each realisation is a fresh draw, and Holm allows a family-wise
@@ -82,10 +83,9 @@ def _a_vs_b(runs: RunSet) -> RunSet:
 
 
 def _comparative_probes(runs: RunSet, data) -> Probes:
-    measured = {**probes.input_noise(runs, data), **probes.coadaptation(runs, data), **probes.unit_ablation(runs, data)}
-    unmeasured = {f.name: np.full(len(runs.seeds), np.nan) for f in dataclasses.fields(Probes)
-                  if f.name not in measured}
-    return Probes(**measured, **unmeasured)
+    """The probes' one program on every network, with the probes of the dropout model alone blanked."""
+    unmeasured = {name: np.full(len(runs.seeds), np.nan) for name in probes.OF_THE_DROPOUT_MODEL}
+    return dataclasses.replace(probes.measure(runs, data), **unmeasured)
 
 
 def _realisation(ev: Evidence, r: int) -> Evidence:

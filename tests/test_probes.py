@@ -1,7 +1,8 @@
-"""Post-training probes (C7-C10) agree with the trainer and with direct computation."""
+"""Post-training probes (C7-C10) agree with the trainer and with direct computation, and compile once."""
 
 import dataclasses
 
+import jax
 import numpy as np
 import pytest
 from tiny_problem import tiny_config
@@ -17,6 +18,18 @@ def trained(tiny_data):
     return train_runs(config, tiny_data, config.tier.seeds())
 
 
+@pytest.fixture(scope="module")
+def measured(trained, tiny_data):
+    return probes.measure(trained, tiny_data)
+
+
+def without_dropout(run_set):
+    """The same networks, with the dropout rates of a run set set to 0 (keep probability 1)."""
+    return dataclasses.replace(
+        run_set, config=dataclasses.replace(
+            run_set.config, protocol=dataclasses.replace(run_set.config.protocol, dropout_rates=(0.0,) * 4)))
+
+
 def test_head_reproduces_the_network_from_its_first_hidden_layer(trained, tiny_data):
     variables = trained.network("dropout", 0)
     logits, relus = MLP(widths=trained.config.widths).apply(variables, tiny_data.test_x, train=False)
@@ -24,56 +37,72 @@ def test_head_reproduces_the_network_from_its_first_hidden_layer(trained, tiny_d
     np.testing.assert_allclose(head, logits, rtol=1e-5, atol=1e-5)
 
 
-def test_monte_carlo_dropout(trained, tiny_data):
-    mc = probes.monte_carlo_dropout(trained, tiny_data)
-    assert mc["mc_accuracy"].shape == (2, len(probes.MC_SAMPLES))
+def test_monte_carlo_dropout(trained, measured):
+    assert measured.mc_accuracy.shape == (2, len(probes.MC_SAMPLES))
     # The deterministic network is the trained dropout network the trainer evaluated.
-    np.testing.assert_allclose(mc["deterministic_accuracy"], trained.curve("test_accuracy", "dropout")[:, -1])
-    assert np.all((mc["mc_accuracy"] >= 0) & (mc["mc_accuracy"] <= 1))
+    np.testing.assert_allclose(measured.deterministic_accuracy, trained.curve("test_accuracy", "dropout")[:, -1])
+    assert np.all((measured.mc_accuracy >= 0) & (measured.mc_accuracy <= 1))
 
 
-def test_scaling_conventions(trained, tiny_data):
-    sc = probes.scaling_conventions(trained, tiny_data)
-    assert np.all(sc["conversion_max_error"] < 1e-4) and np.all(sc["conversion_agreement"] == 1.0)
+def test_scaling_conventions(measured):
+    assert np.all(measured.conversion_max_error < 1e-4) and np.all(measured.conversion_agreement == 1.0)
     # Unbiased up to sampling error: within 4 standard errors in every layer.
-    assert np.all(np.abs(sc["expectation_bias"]) < 4 * sc["expectation_noise"])
+    assert np.all(np.abs(measured.expectation_bias) < 4 * measured.expectation_noise)
 
 
-def test_input_noise_at_level_zero_is_the_clean_accuracy(trained, tiny_data):
-    noisy = probes.input_noise(trained, tiny_data)["noisy_accuracy"]
+def test_input_noise_at_level_zero_is_the_clean_accuracy(trained, measured):
+    noisy = measured.noisy_accuracy
     assert noisy.shape == (2, 2, len(probes.NOISE_LEVELS))
     np.testing.assert_allclose(noisy[..., 0], trained.curves["test_accuracy"][:, :, -1])
+    # Noise levels above 0 are measured, one per level: not copies of the clean accuracy or of each other.
+    assert np.all((noisy >= 0) & (noisy <= 1)) and len({tuple(level.ravel()) for level in noisy.T}) > 1
 
 
-def test_coadaptation_is_the_mean_absolute_correlation(trained, tiny_data):
-    co = probes.coadaptation(trained, tiny_data)
+def test_coadaptation_is_the_mean_absolute_correlation(trained, tiny_data, measured):
     _, relus = MLP(widths=trained.config.widths).apply(trained.network("baseline", 1), tiny_data.test_x, train=False)
     h = np.asarray(relus[2])
     alive = h.std(axis=0) > 0
     corr = np.corrcoef(h[:, alive], rowvar=False)
     expected = np.abs(corr[~np.eye(alive.sum(), dtype=bool)]).mean()
-    np.testing.assert_allclose(co["coadaptation"][0, 1, 2], expected, rtol=1e-4)
-    assert co["dead_units"][0, 1, 2] == (~alive).sum()
+    np.testing.assert_allclose(measured.coadaptation[0, 1, 2], expected, rtol=1e-4)
+    assert measured.dead_units[0, 1, 2] == (~alive).sum()
 
 
 def test_without_dropout_the_expectation_is_exact_and_the_variance_unshifted(trained, tiny_data):
     """Keep probability 1: the model's own dropout layer is the identity, so no bias and a variance ratio of 1."""
-    no_dropout = dataclasses.replace(
-        trained, config=dataclasses.replace(
-            trained.config, protocol=dataclasses.replace(trained.config.protocol, dropout_rates=(0.0,) * 4)))
-    sc = probes.scaling_conventions(no_dropout, tiny_data)
-    np.testing.assert_allclose(sc["expectation_bias"], 0.0, atol=1e-6)
-    np.testing.assert_allclose(sc["variance_shift"], 1.0, rtol=1e-5)
+    sc = probes.measure(without_dropout(trained), tiny_data)
+    np.testing.assert_allclose(sc.expectation_bias, 0.0, atol=1e-6)
+    np.testing.assert_allclose(sc.variance_shift, 1.0, rtol=1e-5)
 
 
-def test_dropout_inflates_the_next_layers_variance(trained, tiny_data):
+def test_dropout_inflates_the_next_layers_variance(measured):
     """Train-time masks add variance the next BatchNorm never sees at test time (Li et al. 2019)."""
-    assert np.all(probes.scaling_conventions(trained, tiny_data)["variance_shift"] > 1.0)
+    assert np.all(measured.variance_shift > 1.0)
 
 
-def test_removing_no_unit_costs_nothing_and_removing_units_is_measured_per_layer(trained, tiny_data, monkeypatch):
-    drops = probes.unit_ablation(trained, tiny_data)["ablation_drop"]
+def test_removing_no_unit_costs_nothing_and_removing_units_is_measured_per_layer(trained, tiny_data, measured,
+                                                                                 monkeypatch):
+    drops = measured.ablation_drop
     assert drops.shape == (2, 2, len(trained.config.widths))
     assert np.all(np.abs(drops) <= 1.0)
     monkeypatch.setattr(probes, "ABLATION_FRACTION", 0.0)
-    np.testing.assert_allclose(probes.unit_ablation(trained, tiny_data)["ablation_drop"], 0.0, atol=1e-6)
+    np.testing.assert_allclose(probes.measure(trained, tiny_data).ablation_drop, 0.0, atol=1e-6)
+
+
+def test_one_compilation_serves_other_dropout_rates_and_ablated_shares(trained, tiny_data, measured, monkeypatch):
+    """Every probe is one program per widths and shapes: run sets of other rates (the multiverse's conditions,
+    the A/A check's rate 0) or another ablated share run it again without tracing or compiling anything."""
+    traced = []
+
+    def listener(event: str, *_, **__) -> None:
+        if event.startswith("/jax/core/compile/"):  # tracing, lowering, compiling (or loading a compiled) program
+            traced.append(event)
+
+    jax.monitoring.register_event_duration_secs_listener(listener)
+    try:
+        probes.measure(without_dropout(trained), tiny_data)
+        monkeypatch.setattr(probes, "ABLATION_FRACTION", 0.5)
+        probes.measure(trained, tiny_data)
+    finally:
+        jax.monitoring.unregister_event_duration_listener(listener)
+    assert traced == [], f"measuring again traced or compiled: {traced}"
