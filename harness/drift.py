@@ -123,8 +123,9 @@ class Moved:
     z: float  # u_j: the value's normal score under the predictive distribution (see the module docstring)
 
     def describe(self) -> str:
+        spreads = (self.value - self.calibration_mean) / self.calibration_sd
         return (f"{self.name} = {self.value:.4g} (calibration {self.calibration_mean:.4g} ± "
-                f"{self.calibration_sd:.2g}; {self.z:+.1f} calibration spreads)")
+                f"{self.calibration_sd:.2g}: {spreads:+.1f} calibration spreads, score {self.z:+.1f})")
 
 
 @dataclass(frozen=True)
@@ -156,7 +157,7 @@ class Drift:
 
     def message(self) -> str:
         """What a failing test prints: the statistics, the values that moved most, and what to do."""
-        lines = [self.summary(), "values that moved most (in calibration spreads):"]
+        lines = [self.summary(), "values that moved most (largest scores first):"]
         lines += [f"  {m.describe()}" for m in self.moved]
         if self.missing:
             lines.append("values not in both the run and the calibration: " + ", ".join(self.missing))
