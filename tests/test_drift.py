@@ -6,6 +6,7 @@ and activation levels of one run do.
 """
 
 import math
+import os
 
 import numpy as np
 import pytest
@@ -13,8 +14,9 @@ import pytest
 from harness import drift
 
 SETS, VALUES, FACTORS = 16, 120, 4
-# Each check fits the reference tails (about 40 ms): enough repetitions to catch a gross failure in CI.
-REPETITIONS = 300
+# Each check fits the reference tails: few repetitions in CI catch a gross failure (a rule that ignores heavy tails
+# fails the Student-t-5 case); DROPOUT_CLAIMS_LONG_SIMULATIONS=1 runs enough for a tight bound.
+REPETITIONS = 2000 if os.environ.get("DROPOUT_CLAIMS_LONG_SIMULATIONS") else 150
 
 
 def draws(rng: np.random.Generator, loadings: np.ndarray, df: float | None) -> np.ndarray:
@@ -56,7 +58,7 @@ def test_finds_one_large_move():
     """A bug that moves one value by 8 calibration spreads and nothing else."""
     shift = np.zeros(VALUES)
     shift[7] = 8.0
-    assert alarm_rate(0.5, shift, repetitions=100, seed=2) >= 0.9
+    assert alarm_rate(0.5, shift, repetitions=50, seed=2) >= 0.9
 
 
 def as_records(matrix: np.ndarray) -> list[dict[str, float]]:
