@@ -173,7 +173,7 @@ def test_the_report_shows_the_changes_since_a_reference(old_new, tmp_path):
     html = tmp_path / "e.html"
     report.write_report(run | {"changes_since_reference": section}, {}, html, tmp_path / "e.json")
     page = html.read_text()
-    changes = page[page.index('id="changes"'):page.index('<section id="claim-')]
+    changes = page[page.index('id="changes"'):page.index('<section class="claim"')]
     assert "<code>C10.corr</code>" in changes and "verdict changed" in changes
     assert "This run is smoke tier and the reference full tier" in changes
     report.write_report(run | {"changes_since_reference": None}, {}, html, tmp_path / "e.json")
@@ -192,11 +192,13 @@ def test_each_verdict_shows_the_reference_verdict_linked_to_the_reference_report
 
     html = tmp_path / "reports" / "e.html"  # the link is relative to where the report is
     report.write_report(run | {"changes_since_reference": section}, {}, html, html.with_suffix(".json"))
-    claim_section = (page := html.read_text())[page.index('<section id="claim-C10" class="claim"'):]
+    claim_section = (page := html.read_text())[page.index('<section class="claim" id="claim-C10"'):]
     assert 'full tier reference: <a href="../evidence-writeup.html#claim-C10">INCONCLUSIVE</a>' in claim_section
+    # The verdict board: every claim's reference verdict, linked; each claim's section: its own and its hypotheses'.
     board = page[page.index('id="verdicts"'):page.index('id="how-to-read"')]
-    assert board.count('href="../evidence-writeup.html#claim-') == sum(
-        c["verdict"] is not None for c in reference["claims"])
+    decided = [c for c in reference["claims"] if c["verdict"] is not None]
+    assert board.count('<a href="../evidence-writeup.html#claim-') == len(decided)
+    assert page.count("full tier reference:") == len(decided) + sum(len(c.get("hypotheses", [])) for c in reference["claims"])
 
 
 def test_a_reference_that_cannot_be_compared_is_said_in_the_report(tmp_path):

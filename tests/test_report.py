@@ -239,7 +239,7 @@ def test_header_facts_and_extra_sections_are_shown_and_listed(tmp_path) -> None:
     text = (tmp_path / "e.html").read_text()
     assert '<li class="ok"><strong>Smoke drift:</strong> 12 of 12 pinned verdicts held</li>' in text
     assert '<a href="#drift">Smoke drift test</a>' in text
-    assert '<section id="drift" class="extra">' in text and "<th>pinned</th>" in text
+    assert '<section class="extra" id="drift">' in text and "<th>pinned</th>" in text
     assert report.schema_violations(json.loads((tmp_path / "e.json").read_text())) == []
 
 
