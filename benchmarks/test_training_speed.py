@@ -34,8 +34,15 @@ Both sides are reported in µs per model-step with compilation excluded:
   It excludes the epoch-0 evaluation and the final summaries the harness includes:
   the ratio is conservative.
 
-`benchmark.extra_info` (in `--benchmark-json`) holds every number and the ratio
-writeup µs per model-step / harness µs per model-step; they are also printed.
+The memory floor: the bytes one model-step must move (`model_step_bytes`, from the
+training state's own leaves) divided by the device's memory bandwidth, measured in
+the same run by a timed device-to-device copy (`copy_bandwidth`); the harness's µs
+per model-step over that floor says how far training is from memory-bound (on a CPU,
+far: the figure is meant for a GPU).
+
+`benchmark.extra_info` (in `--benchmark-json`) holds every number, the ratio
+writeup µs per model-step / harness µs per model-step and the ratio harness µs per
+model-step / floor; they are also printed.
 Sizes depend on the backend: small on CPU (about a minute), CIFAR-10-sized on GPU.
 The only assertions are sanity checks (finite accuracies), never timing thresholds.
 Nothing is written anywhere but by pytest-benchmark itself.
@@ -44,6 +51,7 @@ Nothing is written anywhere but by pytest-benchmark itself.
 from __future__ import annotations
 
 import math
+import statistics
 import time
 from dataclasses import dataclass
 
@@ -55,7 +63,7 @@ from compile_clock import CompileClock
 
 from harness.config import WRITEUP, WRITEUP_DROPOUT_RATES, RunConfig, Tier
 from harness.models import MLP
-from harness.run_set import Dataset
+from harness.run_set import Dataset, RunState
 from harness.train import evaluate, init_states, train_runs
 from harness.writeup_loop import MLPDropout, train_one_run
 
@@ -75,6 +83,10 @@ BACKEND = jax.default_backend()
 SIZES = Sizes(50_000, 10_000, 3, 8, 1) if BACKEND == "gpu" else Sizes(2048, 512, 4, 2, 4)
 CONFIG = RunConfig(protocol=WRITEUP, tier=Tier("benchmark", epochs=SIZES.epochs, num_seeds=SIZES.num_seeds))
 BATCH = CONFIG.protocol.batch_size
+# The bandwidth copy: large enough that a GPU spends far longer moving it than launching the copy (1 GiB
+# takes about half a millisecond at the 4-5 TB/s of an H100 or H200).
+COPY_BYTES = 2**30 if BACKEND == "gpu" else 2**28
+COPY_REPEATS = 20
 
 
 def steps_per_epoch(num_train: int, batch_size: int = BATCH) -> int:
@@ -85,6 +97,43 @@ def peak_memory_bytes() -> int | None:
     """Peak device memory of the process so far; None where the backend does not say (CPU)."""
     stats = jax.devices()[0].memory_stats()
     return None if not stats else stats.get("peak_bytes_in_use")
+
+
+def model_step_bytes(state: RunState) -> int:
+    """The bytes one model-step must move at least, from one run's training state (its leaves' shapes and dtypes):
+
+        Adam reads the params, the grads and its state (both moments, the step count)
+        and writes the params and its state:                                            3 P + 2 O
+        the forward and the backward pass each read the params:                        2 P
+
+    with P the bytes of one run's params and O of its optimizer state (the grads are the params' shapes and
+    dtypes): 5 P + 2 O, about 9 P since the moments are the params' size. Everything else a step moves (the
+    minibatch, activations, BatchNorm statistics) is left out: this is a floor. `state` holds any number of
+    runs (leading axis).
+    """
+    def per_run(tree) -> int:
+        return sum(leaf.nbytes // leaf.shape[0] for leaf in jax.tree_util.tree_leaves(tree))
+
+    params, optimizer = per_run(state.params), per_run(state.opt_state)
+    return 5 * params + 2 * optimizer
+
+
+def copy_bandwidth(num_bytes: int = COPY_BYTES, repeats: int = COPY_REPEATS) -> float:
+    """Bytes per second through device memory: a device-to-device copy of `num_bytes` (each byte read once and
+    written once, so 2 x num_bytes move), timed `repeats` times after a first, compiling call; the median.
+
+    On a CPU, XLA's copy (into a freshly allocated buffer) runs far below what the memory can do, so the floor
+    there is too high and the ratio to it means little: the figure is meant for a GPU.
+    """
+    source = jnp.ones(num_bytes // 4, jnp.float32)
+    copy = jax.jit(jnp.copy)  # an XLA copy into a new buffer (jit never hands back its input for it)
+    copy(source).block_until_ready()
+    seconds = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        copy(source).block_until_ready()
+        seconds.append(time.perf_counter() - start)
+    return 2 * source.nbytes / statistics.median(seconds)
 
 
 @pytest.fixture(scope="module")
@@ -146,6 +195,9 @@ def test_harness_vs_writeup_loop(benchmark, data):
         assert history.shape == (SIZES.writeup_epochs + 1, 2) and np.isfinite(history).all()
 
     harness_us = 1e6 * harness_seconds / (num_runs * steps)
+    step_bytes = model_step_bytes(init_states(CONFIG, seeds[:1], SIZES.num_train))
+    bandwidth = copy_bandwidth()
+    floor_us = 1e6 * step_bytes / bandwidth
     # Compilation inside train_seconds overlaps the asynchronously running epochs, so
     # subtracting it undercounts the harness's time: only trust the figure when there is none.
     reliable = harness_in_train_compile <= 0.01 * runs.train_seconds
@@ -181,6 +233,11 @@ def test_harness_vs_writeup_loop(benchmark, data):
         "writeup_us_per_model_step": writeup_us,
         "writeup_model_steps_per_second": 1e6 / writeup_us,
         "ratio_writeup_over_harness": writeup_us / harness_us,
+        "model_step_bytes": step_bytes,
+        "copy_bytes": COPY_BYTES,
+        "copy_bandwidth_bytes_per_second": bandwidth,
+        "floor_us_per_model_step": floor_us,
+        "ratio_harness_over_floor": harness_us / floor_us,
     }
     benchmark.extra_info.update(info)
     print()
@@ -200,6 +257,11 @@ def test_harness_vs_writeup_loop(benchmark, data):
         f"{info['writeup_compile_inside_timed_seconds']:.2f} s inside the timed calls (excluded)"
     )
     print(f"  ratio writeup / harness (µs per model-step): {info['ratio_writeup_over_harness']:.1f}x")
+    print(
+        f"  floor   : {step_bytes:,} bytes per model-step / {bandwidth / 1e9:,.1f} GB/s (a {COPY_BYTES / 2**20:,.0f} MiB "
+        f"device-to-device copy, median of {COPY_REPEATS}) = {floor_us:.2f} µs per model-step; "
+        f"harness / floor = {info['ratio_harness_over_floor']:.1f}x"
+    )
     if not reliable:
         print(
             f"  WARNING: the warm train_runs call compiled for {harness_in_train_compile:.2f} s inside "

@@ -28,14 +28,15 @@ The flow, one module per step:
 
 writeup_loop.py transcribes the writeup's own training loop: the oracle the
 trainer is tested against and the baseline it is benchmarked against.
-atomic.py holds the one atomic file writer; tfds_source.py reads a
+atomic.py holds the one atomic file writer; compile_cache.py keeps compiled programs on disk
+(jax's persistent compilation cache); tfds_source.py reads a
 tensorflow-datasets copy of CIFAR-10 into the same arrays as data.py.
 
 Imports, from the leaves (level 0) to the report (level 5): a module imports
 only from lower levels. tests/test_imports.py recomputes this drawing from the
 source and fails when it is stale or deeper than 5.
 
-    0  atomic  browser  config  stats  summaries
+    0  atomic  browser  compile_cache  config  stats  summaries
     1  data  figures  report  run_set  sequential  stability  writeup
     2  cache  compare  distributed  drift  input_pipeline  models  sequential_cost  tfds_source  writeup_loop
     3  evidence  train
