@@ -144,12 +144,16 @@ def without_data_path(argv: list[str]) -> list[str]:
     return kept
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def data_arguments(parser: argparse.ArgumentParser, cache_help: str) -> None:
+    """--cifar10 and --cache-dir, as every command that trains smoke seed sets takes them."""
     parser.add_argument("--cifar10", default=None,
                         help="cifar-10-python.tar.gz or its cifar-10-batches-py folder (else $DROPOUT_CLAIMS_CIFAR10)")
-    parser.add_argument("--cache-dir", default=str(cache_dir_of(None)),
-                        help="run cache; each numeric path gets its own sub-folder")
+    parser.add_argument("--cache-dir", default=str(cache_dir_of(None)), help=cache_help)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    data_arguments(parser, "run cache; each numeric path gets its own sub-folder")
     parser.add_argument("--sets", type=int, default=8, help="seed sets on this machine's default numeric path")
     parser.add_argument("--other-isa-sets", type=int, default=8,
                         help=f"further seed sets under XLA_FLAGS={OTHER_ISA_FLAG}")

@@ -32,7 +32,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from fixtures.options import cache_dir_of
+from claims.calibrate_smoke import data_arguments
 from harness import REPOSITORY, drift, stability
 from harness.atomic import write_atomically
 from harness.config import SMOKE, Tier
@@ -187,10 +187,7 @@ def table(outcomes: dict[str, dict]) -> str:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--cifar10", default=None,
-                        help="cifar-10-python.tar.gz or its cifar-10-batches-py folder (else $DROPOUT_CLAIMS_CIFAR10)")
-    parser.add_argument("--cache-dir", default=str(cache_dir_of(None)),
-                        help="where the decoded CIFAR-10 is cached (the mutants' runs are never cached there)")
+    data_arguments(parser, "where the decoded CIFAR-10 is cached (the mutants' runs are never cached there)")
     parser.add_argument("--only", nargs="*", default=None, help="run only these mutants (names as in the table)")
     parser.add_argument("--sweep", action="store_true", help="also the graded mutants (learning rate, dropout rate)")
     parser.add_argument("--out", default=str(REPOSITORY / RESULTS_FILE))

@@ -30,8 +30,7 @@ import tempfile
 from dataclasses import replace
 from pathlib import Path
 
-from claims.calibrate_smoke import run_set, without_data_path
-from fixtures.options import cache_dir_of
+from claims.calibrate_smoke import data_arguments, run_set, without_data_path
 from harness import REPOSITORY, stats
 from harness.atomic import write_atomically
 from harness.config import SMOKE, Tier
@@ -118,12 +117,9 @@ def table(points: dict[str, dict]) -> str:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--cifar10", default=None,
-                        help="cifar-10-python.tar.gz or its cifar-10-batches-py folder (else $DROPOUT_CLAIMS_CIFAR10)")
-    parser.add_argument("--cache-dir", default=str(cache_dir_of(None)),
-                        help="run cache; each numeric path gets its own sub-folder")
+    data_arguments(parser, "run cache; each numeric path gets its own sub-folder")
     parser.add_argument("--points", type=lambda text: [parse_point(p) for p in text.split(",")],
-                        default=[parse_point(p) for p in ("250x12", "150x18", "100x24", "50x36")],
+                        default=[parse_point(p) for p in ("250x12", "100x24", "50x36")],
                         help="candidate tiers, TRAIN_PER_CLASSxEPOCHS, comma-separated")
     parser.add_argument("--sets", type=int, default=2, help="seed sets per candidate on the default numeric path")
     parser.add_argument("--other-isa-sets", type=int, default=1, help="further seed sets under SSE4.2")
