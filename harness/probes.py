@@ -45,26 +45,31 @@ OF_THE_DROPOUT_MODEL: tuple[str, ...] = (
 )
 
 
-def measure(run_set: RunSet, data: Dataset) -> Probes:
+def measure(run_set: RunSet, data: Dataset, *, of_the_dropout_model: bool = True) -> Probes:
     """Every probe of `run_set`'s networks, on the test split `data.test_x`, `data.test_y`.
 
     The probes of the dropout model alone (`OF_THE_DROPOUT_MODEL`) read the run set's "dropout" variant;
     the others read every network. The keep probabilities and the ablated share are arguments of the
-    program, not constants, so a run set of other dropout rates (the multiverse, the A/A check's rate 0)
-    or another ABLATION_FRACTION reuses the compilation.
+    program, not constants, so a run set of other dropout rates (the multiverse's conditions) or another
+    ABLATION_FRACTION reuses the compilation. `of_the_dropout_model=False` leaves those probes out (NaN, one
+    per seed): the A/A check, whose "dropout" slot holds baselines, has no use for them.
     """
-    program = _program(run_set.config.widths, run_set.variants.index("dropout"))
+    dropout_variant = run_set.variants.index("dropout") if of_the_dropout_model else None
+    program = _program(run_set.config.widths, dropout_variant)
     variables = {"params": run_set.params, "batch_stats": run_set.batch_stats}
     # Host scalars and seeds as numpy values: converting them with jax would compile programs of its own.
     measured = program(variables, np.asarray(run_set.seeds, np.uint32), data.test_x, data.test_y,
                        keep_probabilities(run_set.config.protocol.dropout_rates), np.float32(ABLATION_FRACTION))
-    return Probes(mc_samples=np.asarray(MC_SAMPLES), noise_levels=np.asarray(NOISE_LEVELS),
-                  **jax.tree_util.tree_map(np.asarray, jax.device_get(measured)))
+    constants = {"mc_samples": np.asarray(MC_SAMPLES), "noise_levels": np.asarray(NOISE_LEVELS)}
+    if not of_the_dropout_model:
+        constants |= {name: np.full(len(run_set.seeds), np.nan) for name in OF_THE_DROPOUT_MODEL}
+    return Probes(**constants, **jax.tree_util.tree_map(np.asarray, jax.device_get(measured)))
 
 
 @functools.cache
-def _program(widths: tuple[int, ...], dropout_variant: int) -> Callable:
-    """`measure`'s program for networks of `widths` whose "dropout" variant is `dropout_variant`:
+def _program(widths: tuple[int, ...], dropout_variant: int | None) -> Callable:
+    """`measure`'s program for networks of `widths` whose "dropout" variant is `dropout_variant` (None: without
+    the probes of the dropout model alone):
     (variables with leaves (variants, seeds, ...), seeds, test x, test y, keep, fraction) -> the probes.
 
     The test split is an argument, not a constant closed over: a constant of the test set's size made the
@@ -87,6 +92,10 @@ def _program(widths: tuple[int, ...], dropout_variant: int) -> Callable:
         drops = jax.vmap(lambda v, s, relu0: _unit_ablation(v, s, relu0, y, fraction, widths))(
             networks, run_seeds, relus[0])
         noisy = _input_noise(model, variables, seeds, x, y, by_variant(logits))
+        between_variants = {"noisy_accuracy": noisy,
+                            **by_variant({"coadaptation": coadapted, "dead_units": dead, "ablation_drop": drops})}
+        if dropout_variant is None:
+            return between_variants
 
         dropout_runs = slice(dropout_variant * num_seeds, (dropout_variant + 1) * num_seeds)
         pick = lambda tree: jax.tree_util.tree_map(lambda leaf: leaf[dropout_runs], tree)
@@ -95,8 +104,7 @@ def _program(widths: tuple[int, ...], dropout_variant: int) -> Callable:
             dropout_networks, seeds, dropout_relus[0])
         scaling = jax.vmap(lambda v, s, r: _scaling_conventions(model, v, s, r, x, keep, widths))(
             dropout_networks, seeds, dropout_relus)
-        return {**mc, **scaling, "noisy_accuracy": noisy,
-                **by_variant({"coadaptation": coadapted, "dead_units": dead, "ablation_drop": drops})}
+        return {**mc, **scaling, **between_variants}
 
     return jax.jit(probes)
 

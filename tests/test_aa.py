@@ -10,10 +10,10 @@ REALISATIONS realisations use disjoint seed sets, so they are independent draws.
 
 All realisations are trained in one `train_runs` call, baselines only. The probes
 the between-variants hypotheses read (C9's input noise, C10's correlations and
-unit ablation) are measured on every network (by the probes' one program, as in a
-real run); the Monte-Carlo dropout and scaling probes measure the dropout model
-alone (C7, C8: no comparison between the variants) and are blanked to NaN, so a
-hypothesis that read them would raise.
+unit ablation) are measured on every network, by the probes' program as in a real
+run; the Monte-Carlo dropout and scaling probes measure the dropout model alone
+(C7, C8: no comparison between the variants), so that program leaves them out
+(NaN), and a hypothesis that read them would raise.
 
 Why not "no false positive in any realisation": training is chaotic on other
 machines, each realisation is a fresh draw, and Holm allows a family-wise
@@ -83,9 +83,7 @@ def _a_vs_b(runs: RunSet) -> RunSet:
 
 
 def _comparative_probes(runs: RunSet, data) -> Probes:
-    """The probes' one program on every network, with the probes of the dropout model alone blanked."""
-    unmeasured = {name: np.full(len(runs.seeds), np.nan) for name in probes.OF_THE_DROPOUT_MODEL}
-    return dataclasses.replace(probes.measure(runs, data), **unmeasured)
+    return probes.measure(runs, data, of_the_dropout_model=False)
 
 
 def _realisation(ev: Evidence, r: int) -> Evidence:

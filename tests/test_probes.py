@@ -8,6 +8,7 @@ import pytest
 from tiny_problem import tiny_config
 
 from harness import probes
+from harness.evidence import Probes
 from harness.models import MLP
 from harness.train import train_runs
 
@@ -106,3 +107,14 @@ def test_one_compilation_serves_other_dropout_rates_and_ablated_shares(trained, 
     finally:
         jax.monitoring.unregister_event_duration_listener(listener)
     assert traced == [], f"measuring again traced or compiled: {traced}"
+
+
+def test_the_program_without_the_dropout_models_probes_measures_the_rest_alike(trained, tiny_data, measured):
+    """The A/A check's program (of_the_dropout_model=False) measures the probes between the variants as the full
+    program does, and leaves the dropout model's own out (NaN)."""
+    between = probes.measure(trained, tiny_data, of_the_dropout_model=False)
+    for name in (field.name for field in dataclasses.fields(Probes)):
+        if name in probes.OF_THE_DROPOUT_MODEL:
+            assert np.isnan(getattr(between, name)).all(), name
+        else:
+            np.testing.assert_allclose(getattr(between, name), getattr(measured, name), rtol=1e-6, err_msg=name)
