@@ -95,19 +95,28 @@ MUTANTS: tuple[Mutant, ...] = (
 
 
 def graded(parameter: str, factor: float) -> Mutant:
-    """A mutant of a given size: `lr` scales the learning rate, `dropout` scales every dropout rate."""
+    """A mutant of a given size: `lr` scales the learning rate; `rate` scales every dropout rate where the
+    rates become keep probabilities (masks, 1/q scaling and probes alike: a consistent change of the rates);
+    `mask` scales the drop probability of the training masks alone, the 1/q scaling left as it was."""
     if parameter == "lr":
         return Mutant(f"lr×{factor:g}", "optimiser (graded)", "harness/train.py",
                       "return optax.adam(config.protocol.learning_rate)",
                       f"return optax.adam(config.protocol.learning_rate * {factor!r})",
                       f"learning rate × {factor:g}")
-    return Mutant(f"dropout×{factor:g}", "dropout rates (graded)", "harness/models.py",
+    if parameter == "rate":
+        return Mutant(f"rate×{factor:g}", "dropout rates (graded)", "harness/models.py",
+                      "return jnp.asarray([1.0 - float(rate) for rate in rates], jnp.float32)",
+                      f"return jnp.asarray([1.0 - float(rate) * {factor!r} for rate in rates], jnp.float32)",
+                      f"every dropout rate × {factor:g}, consistently (masks, scaling and probes)")
+    return Mutant(f"mask×{factor:g}", "dropout masks (graded)", "harness/models.py",
                   "mask = jax.random.bernoulli(key, p=keep_prob, shape=x.shape)",
                   f"mask = jax.random.bernoulli(key, p=1 - (1 - keep_prob) * {factor!r}, shape=x.shape)",
                   f"every training-time drop probability × {factor:g}, the 1/q scaling left as it was")
 
 
-SWEEP = tuple(graded("lr", f) for f in (1.1, 1.25, 1.5, 2.0)) + tuple(graded("dropout", f) for f in (0.9, 0.75, 0.5))
+SWEEP = (tuple(graded("lr", f) for f in (1.1, 1.25, 1.5, 2.0))
+         + tuple(graded("rate", f) for f in (0.9, 0.75, 0.5))
+         + tuple(graded("mask", f) for f in (0.9, 0.75, 0.5)))
 
 
 def copy_source(destination: Path) -> None:
