@@ -66,7 +66,7 @@ def get_runs(
     """
     key = config.key(data.source_digest, HARNESS_VERSION)
     interrupts = deferred_interrupts() if stop_requested is None else contextlib.nullcontext(stop_requested)
-    with cache.one_writer(cache_dir, key), interrupts as stop_requested:
+    with cache.one_writer(cache_dir, key), interrupts as stop:
         cached = None if retrain else cache.load(cache_dir, key)  # warns when an entry is damaged
         if cached is not None:
             return cached, key
@@ -77,7 +77,7 @@ def get_runs(
         try:
             run_set = train_runs(
                 config, data.dataset, seeds, progress=progress, sharding=run_sharding(len(seeds) * len(VARIANTS)),
-                checkpoints=checkpoints, stop_requested=stop_requested,
+                checkpoints=checkpoints, stop_requested=stop,
             )
         except TrainingDiverged:
             checkpoints.delete()  # resuming would diverge again

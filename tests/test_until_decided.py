@@ -22,8 +22,22 @@ import numpy as np
 import pytest
 from tiny_problem import TINY_WIDTHS
 
-from fixtures.options import cache_dir_of
-from harness import REPOSITORY, compare, evidence_report, report, runs, stats, until_decided
+from fixtures.options import (
+    MAX_SEEDS,
+    auto_of,
+    cache_dir_of,
+    pytest_addoption,
+    resolve_auto,
+)
+from harness import (
+    REPOSITORY,
+    compare,
+    evidence_report,
+    report,
+    runs,
+    stats,
+    until_decided,
+)
 from harness.config import AUTO_SEEDS, WRITEUP, RunConfig, Tier
 from harness.data import ENV_VAR, load_cifar10
 
@@ -52,9 +66,8 @@ def cifar():
     return load_cifar10(Path(os.environ[ENV_VAR]), cache_dir=cache_dir_of(None))
 
 
-@pytest.fixture
-def trained(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, ...]]:
-    """The seeds of every training that happens (the cache's loads are not trainings)."""
+def recording_training(patch: pytest.MonkeyPatch) -> list[tuple[int, ...]]:
+    """The seeds of every training from now on (the cache's loads are not trainings)."""
     seeds: list[tuple[int, ...]] = []
     train = runs.train_runs
 
@@ -62,30 +75,40 @@ def trained(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, ...]]:
         seeds.append(tuple(batch_seeds))
         return train(config, data, batch_seeds, **kwargs)
 
-    monkeypatch.setattr(runs, "train_runs", recording)
+    patch.setattr(runs, "train_runs", recording)
     return seeds
 
 
+@pytest.fixture(scope="module")
+def two_calls(cifar, tmp_path_factory) -> dict:
+    """A call capped at 3 seeds, then one capped at 9 on the same cache: what each trained and returned."""
+    cache_dir = tmp_path_factory.mktemp("auto-cache")
+    out = {"cache_dir": cache_dir, "told": []}
+    with pytest.MonkeyPatch.context() as patch:
+        out["trained first"] = recording_training(patch)
+        out["capped"] = until_decided.seeds_until_decided(CONFIG, cifar, until_decided.AutoSeeds(BATCH, 3),
+                                                          tiny_family, cache_dir=cache_dir)
+    with pytest.MonkeyPatch.context() as patch:
+        out["trained second"] = recording_training(patch)
+        out["decided"] = until_decided.seeds_until_decided(CONFIG, cifar, until_decided.AutoSeeds(BATCH, 9),
+                                                           tiny_family, cache_dir=cache_dir, told=out["told"].append)
+    return out
+
+
 @needs_cifar10
-def test_it_stops_on_its_own_reuses_cached_batches_and_reports_the_sequences(cifar, trained, tmp_path):
+def test_it_stops_at_the_cap_then_on_its_own_training_only_the_new_batches(two_calls):
     first_seed = CONFIG.tier.first_seed
-    capped = until_decided.seeds_until_decided(CONFIG, cifar, until_decided.AutoSeeds(BATCH, 3), tiny_family,
-                                               cache_dir=tmp_path)
-    assert trained == [tuple(range(first_seed, first_seed + 3))]
+    capped, ev = two_calls["capped"], two_calls["decided"]
+    assert two_calls["trained first"] == [tuple(range(first_seed, first_seed + 3))]
     assert capped.sequential.stopped == "the cap of 3 seeds reached" and capped.n == 3
     assert capped.sequential.decided["C1"].primary[0].verdict == stats.INCONCLUSIVE  # n = 3 cannot reach 20
-
-    trained.clear()
-    told: list[str] = []
-    ev = until_decided.seeds_until_decided(CONFIG, cifar, until_decided.AutoSeeds(BATCH, 9), tiny_family,
-                                           cache_dir=tmp_path, told=told.append)
     # the first batch came from the cache; only the second was trained, and the third was not needed
-    assert trained == [tuple(range(first_seed + 3, first_seed + 6))]
-    assert ev.runs.seeds == tuple(range(first_seed, first_seed + 6)) and ev.runs.meta["cache"] == (
-        "batch 1: hit, batch 2: miss")
+    assert two_calls["trained second"] == [tuple(range(first_seed + 3, first_seed + 6))]
+    assert ev.runs.seeds == tuple(range(first_seed, first_seed + 6))
+    assert ev.runs.meta["cache"] == "batch 1: hit, batch 2: miss"
     seq = ev.sequential
     assert seq.stopped == "every primary hypothesis decided" and [look.n for look in seq.looks] == [3, 6]
-    assert len(told) == 2 and told[-1].endswith("1 of 1 primary hypotheses decided")
+    assert len(two_calls["told"]) == 2 and two_calls["told"][-1].endswith("1 of 1 primary hypotheses decided")
     primary, = seq.decided["C1"].primary
     assert primary.verdict == stats.SUPPORTED and np.isnan(primary.p_adjusted)
     assert primary.result.ci_low > 0 and "Bonferroni over 1" in primary.result.test
@@ -93,6 +116,12 @@ def test_it_stops_on_its_own_reuses_cached_batches_and_reports_the_sequences(cif
     whole = tiny_family(ev)["C1"].primary[0].result
     assert primary.result.effect == whole.effect and primary.result.values == whole.values
 
+
+@needs_cifar10
+def test_the_report_and_its_json_carry_every_sequence_and_where_it_was_decided(two_calls, tmp_path, monkeypatch):
+    ev = two_calls["decided"]
+    # the writeup's figures are tested with the report (tests/test_report.py); drawing them would double this test
+    monkeypatch.setattr(evidence_report, "reproduce_writeup_figures", lambda evidence: {})
     content, figures = evidence_report.assemble(
         tier=CONFIG.tier.name, evidence=ev, checks={}, collected=[], outcomes={}, interrupted=False,
         provenance={"commit": "test", "dirty": False, "dataset_digest": ev.data.source_digest},
@@ -106,26 +135,29 @@ def test_it_stops_on_its_own_reuses_cached_batches_and_reports_the_sequences(cif
     row = next(h for h in section["hypotheses"] if h["hypothesis"] == "C1.loss")
     assert (row["decided_at_n"], row["decided_at_batch"], row["verdict"]) == (6, 2, stats.SUPPORTED)
     assert [step["n"] for step in row["sequence"]] == [3, 6] and row["sequence"][0]["ci_low"] is None  # -inf at 3
-    assert row["figure"] in figures and row["figure"] in html.read_text()
     page = html.read_text()
+    assert row["figure"] in figures and row["figure"] in page
     assert "decided at n = 6 (batch 2)" in page and "Stop when every primary hypothesis is SUPPORTED" in page
     assert written["family"]["correction"].startswith("Bonferroni")
 
 
 @needs_cifar10
 @pytest.mark.skipif(threading.current_thread() is not threading.main_thread(), reason="signals need the main thread")
-def test_ctrl_c_between_batches_leaves_the_decisions_of_the_batches_before(cifar, trained, tmp_path):
+def test_ctrl_c_between_batches_leaves_the_decisions_of_the_batches_before(two_calls, cifar, monkeypatch):
+    trained = recording_training(monkeypatch)
+
     def interrupt_after_the_first_look(line: str) -> None:
         os.kill(os.getpid(), signal.SIGINT)  # what Ctrl-C sends; the loop's handler turns it into a request
 
     ev = until_decided.seeds_until_decided(CONFIG, cifar, until_decided.AutoSeeds(BATCH, 9), tiny_family,
-                                           cache_dir=tmp_path, told=interrupt_after_the_first_look)
-    assert len(trained) == 1 and ev.n == 3
+                                           cache_dir=two_calls["cache_dir"], told=interrupt_after_the_first_look)
+    assert trained == [] and ev.n == 3  # batch 1 from the cache, then no batch 2
     assert ev.sequential.interrupted == "Ctrl-C after batch 1 (3 seeds): no further batch trained"
     assert ev.sequential.stopped.startswith("interrupted: ")
+    monkeypatch.setattr(evidence_report, "reproduce_writeup_figures", lambda evidence: {})
     content, _ = evidence_report.assemble(
         tier=CONFIG.tier.name, evidence=ev, checks={}, collected=[], outcomes={}, interrupted=False,
-        provenance={"commit": "test", "dirty": False, "dataset_digest": None}, reference_dir=tmp_path)
+        provenance={"commit": "test", "dirty": False, "dataset_digest": None}, reference_dir=two_calls["cache_dir"])
     assert content["interrupted"] and content["sequential"]["interrupted"]
 
 
@@ -141,28 +173,56 @@ def test_a_bad_batch_or_cap_is_refused_with_the_fix(batch, cap, message):
     assert message in str(refused.value)
 
 
-@pytest.mark.parametrize("arguments, message", [
-    (["--seeds", "auto", "--max-seeds", "6", "--seed-batch", "4"], "--max-seeds 6 is not a multiple of --seed-batch 4"),
-    (["--max-seeds", "20"], "--max-seeds only apply to --seeds auto. Fix: add --seeds auto"),
-    (["--seeds", "auto", "-m", "multiverse"], "--seeds auto decides the claims' tiers"),
-    (["--seeds", "auto", "--seed-batch", "3"], "not a multiple of --seed-batch 3"),  # smoke's default cap 20
-    (["--seeds", "often"], "expected a number of seeds or 'auto'"),
+class Options:
+    """What `auto_of` reads of a pytest config: its options."""
+
+    def __init__(self, **given) -> None:
+        self.given = {"--seeds": None, "--seed-batch": None, "--max-seeds": None, "markexpr": ""} | given
+
+    def getoption(self, name: str):
+        return self.given[name]
+
+
+@pytest.mark.parametrize("given, message", [
+    ({"--seeds": "auto", "--max-seeds": 6, "--seed-batch": 4}, "--max-seeds 6 is not a multiple of --seed-batch 4"),
+    ({"--max-seeds": 20}, "--max-seeds only apply to --seeds auto. Fix: add --seeds auto"),
+    ({"--seeds": "auto", "markexpr": "multiverse"}, "--seeds auto decides the claims' tiers"),
+    ({"--seeds": "auto", "--seed-batch": 3}, "not a multiple of --seed-batch 3"),  # a tier's default cap
+    ({"--seeds": "auto", "--max-seeds": MAX_SEEDS + 4, "--seed-batch": 4}, f"--max-seeds must be at most {MAX_SEEDS}"),
 ])
-def test_bad_options_of_the_mode_stop_the_session_before_training(arguments, message, tmp_path):
+def test_bad_options_of_the_mode_are_refused_with_the_fix(given, message):
+    with pytest.raises(pytest.UsageError, match="Fix: ") as refused:
+        auto_of(Options(**given))
+    assert message in str(refused.value)
+
+
+def test_the_mode_fills_in_each_tiers_defaults_and_the_session_refuses_a_bad_option_before_training(tmp_path):
+    assert auto_of(Options(**{"--seeds": "auto"})) == (None, None)
+    assert [resolve_auto((None, None), tier) for tier in AUTO_SEEDS] == [
+        until_decided.AutoSeeds(batch, cap) for batch, cap in AUTO_SEEDS.values()]
+    assert resolve_auto((2, None), "full") == until_decided.AutoSeeds(2, AUTO_SEEDS["full"][1])
     done = subprocess.run([sys.executable, "-m", "pytest", "claims/test_c0_parameters.py", "-p", "no:cacheprovider",
-                           "--cache-dir", str(tmp_path), *arguments],
+                           "--cache-dir", str(tmp_path), "--seeds", "auto", "--max-seeds", "7", "--seed-batch", "2"],
                           cwd=REPOSITORY, capture_output=True, text=True, check=False)
-    assert done.returncode == pytest.ExitCode.USAGE_ERROR and message in done.stderr, done.stderr
+    assert done.returncode == pytest.ExitCode.USAGE_ERROR, done.stderr
+    assert "--max-seeds 7 is not a multiple of --seed-batch 2" in done.stderr and "Fix: pass --max-seeds 8 or 6" in done.stderr
 
 
 def test_the_help_states_each_tiers_defaults():
-    done = subprocess.run([sys.executable, "-m", "pytest", "--help", "-p", "no:cacheprovider"], cwd=REPOSITORY,
-                          capture_output=True, text=True, check=True)
-    text = " ".join(done.stdout.split())
-    caps = ", ".join(f"{tier} {cap}" for tier, (_, cap) in AUTO_SEEDS.items())
-    batches = ", ".join(f"{tier} {batch}" for tier, (batch, _) in AUTO_SEEDS.items())
-    assert f"--max-seeds=N with --seeds auto: the most paired seeds to train (default: {caps})" in text
-    assert f"--seed-batch=K with --seeds auto: paired seeds added between decisions, one cache entry each (default: {batches})" in text
+    helps = {}
+
+    class Group:
+        def addoption(self, name: str, **kwargs) -> None:
+            helps[name] = kwargs.get("help", "")
+
+    class Parser:
+        def getgroup(self, *args) -> Group:
+            return Group()
+
+    pytest_addoption(Parser())
+    for tier, (batch, cap) in AUTO_SEEDS.items():
+        assert f"{tier} {cap}" in helps["--max-seeds"] and f"{tier} {batch}" in helps["--seed-batch"]
+    assert "'auto'" in helps["--seeds"]
 
 
 @pytest.mark.parametrize("old, new", [(REFERENCE_V1, REFERENCE_V2), (REFERENCE_V2, REFERENCE_V1)],
