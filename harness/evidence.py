@@ -9,16 +9,13 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Any
 
 import numpy as np
 
 from harness.config import RunConfig
 from harness.input_pipeline import TierData
 from harness.run_set import RunSet
-
-if TYPE_CHECKING:  # the sequential mode's record; until_decided.py gathers evidence, so it imports this module
-    from harness.until_decided import Sequential
 
 
 @dataclass(frozen=True)
@@ -71,9 +68,10 @@ class Evidence:
     # The first seed's initial kernel of each layer, flattened in pairs (2, -1): the writeup's figure of
     # initial weights, drawn by the same initialiser as training (gather.py), not redrawn by the report.
     initial_kernels: tuple[np.ndarray, ...] = ()
-    # --seeds auto: how the seeds were added and what the sequential rule decided (harness/until_decided.py);
-    # None for a fixed number of seeds.
-    sequential: Sequential | None = None
+    # --seeds auto: how the seeds were added and what the sequential rule decided (until_decided.Sequential;
+    # typed loosely because that module builds evidence, so importing it here would close a cycle); None for a
+    # fixed number of seeds.
+    sequential: Any = None
 
     @property
     def tier(self) -> str:

@@ -21,8 +21,8 @@ from harness.claim_check import ClaimCheck
 from harness.config import WRITEUP_SEED
 from harness.data import LABEL_NAMES
 from harness.evidence import Evidence
+from harness.sequential import STATISTIC_WORDS
 from harness.summaries import hist_edges
-from harness.until_decided import STATISTIC_WORDS, Sequential
 
 # Values drawn for the input histograms: enough for a smooth 20-bin histogram.
 HISTOGRAM_SAMPLE = 200_000
@@ -118,9 +118,10 @@ def assemble(
     return facts, figs
 
 
-def sequential_section(seq: Sequential) -> dict[str, Any]:
-    """The folded section of a --seeds auto run: the stopping rule in words and where each hypothesis was decided
-    (its figure is in its claim's section)."""
+def sequential_section(seq: Any) -> dict[str, Any]:
+    """The folded section of a --seeds auto run (`seq`: the evidence's until_decided.Sequential, which this
+    module does not import: that one sits above it): the stopping rule in words and where each hypothesis was
+    decided (its figure is in its claim's section)."""
     rows = []
     for claim, family, h in seq.hypotheses():
         last = seq.sequence(family, h.name)[-1]

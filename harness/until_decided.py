@@ -9,7 +9,8 @@ The loop, for a tier's configuration:
         stop when every primary hypothesis is SUPPORTED or REFUTED, or at N seeds
 
 Each batch is the tier with a seed range (`batch_config`), so it goes through the tier's own path
-(`gather`: `runs.get_runs` with its cache, checkpoints and sharding over local devices) and is cached as one
+(the caller's `gather_batch`: `gather.gather`, i.e. `runs.get_runs` with its cache, checkpoints and sharding
+over local devices) and is cached as one
 entry keyed by its seed range: a later call with a higher cap loads every earlier batch and trains only new
 ones. Changing K regroups the seeds into other ranges, so those are trained again (the README says so).
 
@@ -34,7 +35,6 @@ import dataclasses
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import jax
@@ -43,15 +43,12 @@ from matplotlib.figure import Figure
 
 from harness import figures, sequential, stats
 from harness.config import RunConfig
-from harness.data import Cifar10
 from harness.evidence import Evidence, Probes
-from harness.gather import gather
-from harness.run_set import RunSet
+from harness.run_set import RunSet, TrainingInterrupted
 from harness.runs import deferred_interrupts
-from harness.train import TrainingInterrupted
+from harness.sequential import STATISTIC_WORDS
 
 FAMILIES = ("primary", "secondary")
-STATISTIC_WORDS = {"t": "Gaussian-mixture t e-process", "sign": "sign-betting e-process"}
 # Values closer than this fraction of the largest |value| count as tied when the statistic is chosen.
 TIE_RTOL = 1e-9
 
@@ -321,14 +318,16 @@ def _bounds(h: sequential.Hypothesis) -> tuple[float, ...]:
 # --------------------------------------------------------------------------- the loop
 
 
+# (batch's configuration, progress(epochs done) or None, stop_requested) -> the batch's evidence
+GatherBatch = Callable[[RunConfig, Callable[[int], None] | None, Callable[[], bool]], Evidence]
+
+
 def seeds_until_decided(
     config: RunConfig,
-    cifar: Cifar10,
     auto: AutoSeeds,
+    gather_batch: GatherBatch,
     decide: Callable[[Evidence], Mapping[str, stats.Decided]],
     *,
-    cache_dir: Path,
-    retrain: bool = False,
     progress: Callable[[int, int], None] | None = None,
     told: Callable[[str], None] = lambda line: None,
     alpha: float = stats.ALPHA,
@@ -336,8 +335,9 @@ def seeds_until_decided(
     """Train `auto.batch` paired seeds of `config` at a time until `decide`'s primary hypotheses are all decided
     or `auto.max_seeds` are trained; the evidence of every seed trained, with `sequential` set.
 
-    `decide(evidence)` is the fixed-n decision of the family (claims/family.py `decide`): it gives every
-    hypothesis its per-seed values and description. `progress(batch, epochs done)` follows training; `told`
+    `gather_batch` trains or loads one batch (`gather.gather` with the session's cache; passed in, not
+    imported, to keep the harness's import graph shallow). `decide(evidence)` is the fixed-n decision of the
+    family (claims/family.py `decide`): it gives every hypothesis its per-seed values and description. `progress(batch, epochs done)` follows training; `told`
     gets a line after each look. A Ctrl-C with no look yet (fewer than 3 seeds) is raised as it is.
     """
     parts: list[Evidence] = []
@@ -350,10 +350,9 @@ def seeds_until_decided(
                 interrupted = f"Ctrl-C after batch {index} ({index * auto.batch} seeds): no further batch trained"
                 break
             try:
-                parts.append(gather(
-                    batch_config(config, index, auto.batch), cifar, cache_dir=cache_dir, retrain=retrain,
-                    progress=None if progress is None else lambda done, b=index + 1: progress(b, done),
-                    stop_requested=stop_requested))
+                parts.append(gather_batch(
+                    batch_config(config, index, auto.batch),
+                    None if progress is None else lambda done, b=index + 1: progress(b, done), stop_requested))
             except TrainingInterrupted as error:
                 interrupted = (f"Ctrl-C during batch {index + 1}: {error} (checkpointed; a rerun resumes it); "
                                f"decided on the {index * auto.batch} seeds of the batches before")

@@ -40,6 +40,7 @@ from harness import (
 )
 from harness.config import AUTO_SEEDS, WRITEUP, RunConfig, Tier
 from harness.data import ENV_VAR, load_cifar10
+from harness.gather import gather
 
 CONFIG = RunConfig(protocol=WRITEUP, tier=Tier("auto-check", epochs=2, num_seeds=3, train_per_class=10,
                                                test_per_class=10), widths=TINY_WIDTHS)
@@ -79,24 +80,39 @@ def recording_training(patch: pytest.MonkeyPatch) -> list[tuple[int, ...]]:
     return seeds
 
 
-@pytest.fixture(scope="module")
-def two_calls(cifar, tmp_path_factory) -> dict:
+def batches_of(cifar, cache_dir: Path) -> until_decided.GatherBatch:
+    """What the session passes: the tier's gather, on this cache."""
+    return lambda config, progress, stop: gather(config, cifar, cache_dir=cache_dir, progress=progress,
+                                                 stop_requested=stop)
+
+
+def two_calls(cifar, cache_dir: Path) -> dict:
     """A call capped at 3 seeds, then one capped at 9 on the same cache: what each trained and returned."""
-    cache_dir = tmp_path_factory.mktemp("auto-cache")
     out = {"cache_dir": cache_dir, "told": []}
     with pytest.MonkeyPatch.context() as patch:
         out["trained first"] = recording_training(patch)
-        out["capped"] = until_decided.seeds_until_decided(CONFIG, cifar, until_decided.AutoSeeds(BATCH, 3),
-                                                          tiny_family, cache_dir=cache_dir)
+        out["capped"] = until_decided.seeds_until_decided(
+            CONFIG, until_decided.AutoSeeds(BATCH, 3), batches_of(cifar, cache_dir), tiny_family)
     with pytest.MonkeyPatch.context() as patch:
         out["trained second"] = recording_training(patch)
-        out["decided"] = until_decided.seeds_until_decided(CONFIG, cifar, until_decided.AutoSeeds(BATCH, 9),
-                                                           tiny_family, cache_dir=cache_dir, told=out["told"].append)
+        out["decided"] = until_decided.seeds_until_decided(
+            CONFIG, until_decided.AutoSeeds(BATCH, 9), batches_of(cifar, cache_dir), tiny_family,
+            told=out["told"].append)
     return out
 
 
 @needs_cifar10
-def test_it_stops_at_the_cap_then_on_its_own_training_only_the_new_batches(two_calls):
+@pytest.mark.skipif(threading.current_thread() is not threading.main_thread(), reason="signals need the main thread")
+def test_seeds_until_decided_end_to_end(cifar, tmp_path, monkeypatch):
+    """One test for the three checks below: they share the trainings (under pytest-xdist, separate tests
+    could each train them in another worker)."""
+    calls = two_calls(cifar, tmp_path / "cache")
+    it_stops_at_the_cap_then_on_its_own_training_only_the_new_batches(calls)
+    the_report_and_its_json_carry_every_sequence_and_where_it_was_decided(calls, tmp_path, monkeypatch)
+    ctrl_c_between_batches_leaves_the_decisions_of_the_batches_before(calls, cifar, monkeypatch)
+
+
+def it_stops_at_the_cap_then_on_its_own_training_only_the_new_batches(two_calls: dict) -> None:
     first_seed = CONFIG.tier.first_seed
     capped, ev = two_calls["capped"], two_calls["decided"]
     assert two_calls["trained first"] == [tuple(range(first_seed, first_seed + 3))]
@@ -117,8 +133,8 @@ def test_it_stops_at_the_cap_then_on_its_own_training_only_the_new_batches(two_c
     assert primary.result.effect == whole.effect and primary.result.values == whole.values
 
 
-@needs_cifar10
-def test_the_report_and_its_json_carry_every_sequence_and_where_it_was_decided(two_calls, tmp_path, monkeypatch):
+def the_report_and_its_json_carry_every_sequence_and_where_it_was_decided(two_calls: dict, tmp_path: Path,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
     ev = two_calls["decided"]
     # the writeup's figures are tested with the report (tests/test_report.py); drawing them would double this test
     monkeypatch.setattr(evidence_report, "reproduce_writeup_figures", lambda evidence: {})
@@ -141,16 +157,16 @@ def test_the_report_and_its_json_carry_every_sequence_and_where_it_was_decided(t
     assert written["family"]["correction"].startswith("Bonferroni")
 
 
-@needs_cifar10
-@pytest.mark.skipif(threading.current_thread() is not threading.main_thread(), reason="signals need the main thread")
-def test_ctrl_c_between_batches_leaves_the_decisions_of_the_batches_before(two_calls, cifar, monkeypatch):
+def ctrl_c_between_batches_leaves_the_decisions_of_the_batches_before(two_calls: dict, cifar,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     trained = recording_training(monkeypatch)
 
     def interrupt_after_the_first_look(line: str) -> None:
         os.kill(os.getpid(), signal.SIGINT)  # what Ctrl-C sends; the loop's handler turns it into a request
 
-    ev = until_decided.seeds_until_decided(CONFIG, cifar, until_decided.AutoSeeds(BATCH, 9), tiny_family,
-                                           cache_dir=two_calls["cache_dir"], told=interrupt_after_the_first_look)
+    ev = until_decided.seeds_until_decided(
+        CONFIG, until_decided.AutoSeeds(BATCH, 9), batches_of(cifar, two_calls["cache_dir"]), tiny_family,
+        told=interrupt_after_the_first_look)
     assert trained == [] and ev.n == 3  # batch 1 from the cache, then no batch 2
     assert ev.sequential.interrupted == "Ctrl-C after batch 1 (3 seeds): no further batch trained"
     assert ev.sequential.stopped.startswith("interrupted: ")
