@@ -41,7 +41,7 @@ source and fails when it is stale or deeper than 5.
     2  cache  compare  distributed  drift  input_pipeline  models  sequential_cost  tfds_source  writeup_loop
     3  evidence  train
     4  claim_check  multiverse_report  probes  provenance  runs
-    5  evidence_report  gather  multiverse
+    5  evidence_report  gather  multiverse  until_decided
 """
 
 from pathlib import Path

@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from harness import REPOSITORY
-from harness.report import SCHEMA_VERSION, schema_violations
+from harness.report import READABLE_SCHEMA_VERSIONS, SCHEMA_VERSION, schema_violations
 
 REFERENCE_DIR = REPOSITORY / "reports" / "reference"
 EXIT_SAME, EXIT_VERDICT_CHANGED, EXIT_CANNOT_COMPARE = 0, 1, 2
@@ -103,15 +103,17 @@ def load_evidence(path: str | Path) -> dict[str, Any]:
             f"{path}: not JSON ({error}). Fix: pass an evidence.json written by `pytest claims/`, not the HTML."
         ) from error
     version = facts.get("schema_version") if isinstance(facts, dict) else None
-    if version != SCHEMA_VERSION:
+    if version not in READABLE_SCHEMA_VERSIONS:
         written = "no schema_version (written before evidence files were versioned)" if version is None else (
             f"schema version {version!r}"
         )
+        readable = " or ".join(str(v) for v in READABLE_SCHEMA_VERSIONS)
         raise CompareError(
-            f"{path}: {written}; this harness reads schema version {SCHEMA_VERSION}. Fix: regenerate it with "
+            f"{path}: {written}; this harness reads schema version {readable}. Fix: regenerate it with "
             "`pytest claims/` at this commit, or compare it with the harness version that wrote it."
         )
-    violations = schema_violations(facts)
+    # An older version is the current one without what was added since (report.READABLE_SCHEMA_VERSIONS).
+    violations = schema_violations(facts | {"schema_version": SCHEMA_VERSION})
     if violations:
         shown = "\n  ".join(violations[:_SHOWN_VIOLATIONS])
         more = f"\n  ... and {len(violations) - _SHOWN_VIOLATIONS} more" if len(violations) > _SHOWN_VIOLATIONS else ""

@@ -6,7 +6,10 @@ claim_check.py, the report -- does not import the trainer or the probes.
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -32,6 +35,27 @@ class Probes:
     dead_units: np.ndarray  # (variants, seeds, layers): units never positive on the test set (excluded above)
     ablation_drop: np.ndarray  # (variants, seeds, layers): test accuracy lost when a share of a layer's units is removed
 
+    @classmethod
+    def concatenate(cls, parts: Sequence[Probes]) -> Probes:
+        """The probes of several batches of seeds as one, along each field's seed axis (`PROBE_SEED_AXIS`)."""
+        fields = {field.name for field in dataclasses.fields(cls)}
+        if fields != set(PROBE_SEED_AXIS):
+            raise ValueError(f"PROBE_SEED_AXIS must name every field of Probes: differs in {fields ^ set(PROBE_SEED_AXIS)}")
+        return cls(**{
+            name: getattr(parts[0], name) if axis is None
+            else np.concatenate([getattr(part, name) for part in parts], axis=axis)
+            for name, axis in PROBE_SEED_AXIS.items()
+        })
+
+
+# Where each probe keeps its seeds (None: not per seed), as the comments of `Probes` say.
+PROBE_SEED_AXIS: dict[str, int | None] = {
+    "mc_samples": None, "mc_accuracy": 0, "single_subnetwork_accuracy": 0, "deterministic_accuracy": 0,
+    "expectation_bias": 0, "expectation_noise": 0, "variance_shift": 0, "conversion_max_error": 0,
+    "conversion_agreement": 0, "noise_levels": None, "noisy_accuracy": 1, "coadaptation": 1, "dead_units": 1,
+    "ablation_drop": 1,
+}
+
 
 @dataclass(frozen=True)
 class Evidence:
@@ -44,6 +68,10 @@ class Evidence:
     # The first seed's initial kernel of each layer, flattened in pairs (2, -1): the writeup's figure of
     # initial weights, drawn by the same initialiser as training (gather.py), not redrawn by the report.
     initial_kernels: tuple[np.ndarray, ...] = ()
+    # --seeds auto: how the seeds were added and what the sequential rule decided (until_decided.Sequential;
+    # typed loosely because that module builds evidence, so importing it here would close a cycle); None for a
+    # fixed number of seeds.
+    sequential: Any = None
 
     @property
     def tier(self) -> str:

@@ -21,6 +21,7 @@ from harness.claim_check import ClaimCheck
 from harness.config import WRITEUP_SEED
 from harness.data import LABEL_NAMES
 from harness.evidence import Evidence
+from harness.sequential import STATISTIC_WORDS
 from harness.summaries import hist_edges
 
 # Values drawn for the input histograms: enough for a smooth 20-bin histogram.
@@ -46,6 +47,8 @@ def assemble(
     (`compare.reference_section`)."""
     figs: dict[str, Figure] = {}
     claims = []
+    seq = evidence.sequential if evidence is not None else None
+    sequence_figures = seq.figures() if seq is not None else {}
     for claim_id in writeup.CLAIMS:  # every claim of the writeup, run or not
         check = checks.get(claim_id)
         ended = "the session ended before this claim ran" + (f" ({interruption})" if interruption else "")
@@ -60,12 +63,16 @@ def assemble(
                 row, operationalisation=check.operationalisation, verdict=check.overall,
                 hypotheses=hypothesis_rows(check), exact=check.exact[1] if check.exact else "",
                 exact_holds=check.exact[0] if check.exact else None,
-                reported_vs_reproduced=list(check.reported), figures=check.writeup_figures + list(own),
+                reported_vs_reproduced=list(check.reported),
+                figures=check.writeup_figures + list(own) + [
+                    seq.figure_name(v.result.hypothesis) for v in check.decided.primary
+                    if seq.figure_name(v.result.hypothesis) in sequence_figures] if seq is not None
+                else check.writeup_figures + list(own),
                 details=check.details,
             )
         claims.append(row)
     writeup_figures = reproduce_writeup_figures(evidence) if evidence is not None else {}
-    figs |= writeup_figures
+    figs |= writeup_figures | sequence_figures
     sizes = {group: sum(1 for c in claims for h in c.hypotheses if h.family == group)
              for group in ("primary", "secondary")}
     reduced = bool(evidence is not None and evidence.config.tier.is_reduced())
@@ -77,28 +84,53 @@ def assemble(
         "reduced": reduced,
         # Claims merely not selected are listed as "not run" and flagged by the report's
         # banner; "interrupted" is reserved for a session that stopped before its end.
-        "interrupted": interrupted or any(c.outcome == "not run" and c.id in collected for c in claims),
+        "interrupted": (interrupted or any(c.outcome == "not run" and c.id in collected for c in claims)
+                        or bool(seq is not None and seq.interrupted)),
         "protocol": evidence.config.as_dict() if evidence else {},
         "seeds": list(evidence.runs.seeds) if evidence else [],
         "family": {"size": sizes["primary"], "secondary_size": sizes["secondary"], "alpha": stats.ALPHA,
-                   "correction": "Holm"},
+                   "correction": "Holm" if seq is None else "Bonferroni over anytime-valid e-processes (--seeds auto)"},
         "claims": claims,
         "writeup_figures": list(writeup_figures),
-        "provenance": provenance | ({"interrupted": interruption} if interruption else {}),
+        "provenance": provenance | ({"interrupted": interruption} if interruption else {})
+        | ({"seeds until decided": seq.summary()} if seq is not None else {}),
     }
     facts["changes_since_reference"] = compare.reference_section(report.json_safe(facts), reference_dir)
     facts["header_facts"] = header_facts(facts, drift_result)
+    sections = []
+    if seq is not None:
+        facts["sequential"] = seq.as_dict()
+        facts["header_facts"].append({"label": "Seeds until decided (--seeds auto)", "text": seq.summary(),
+                                      "status": "ok" if seq.stopped == "every primary hypothesis decided" else "warn"})
+        sections.append(sequential_section(seq))
     if drift_result is not None:
         facts["drift"] = drift_result.as_dict()
-        facts["sections"] = [{
+        sections.append({
             "id": "smoke-drift", "title": "Smoke drift test",
             "summary": "this run's numbers against the calibration's seed sets",
             "body": {"result": drift_result.summary(),
                      "values that moved most": [m.describe() for m in drift_result.moved],
                      "values without spread in the calibration (left out)": list(drift_result.unmodelled),
                      "if the change was intended": drift.RECALIBRATE},
-        }]
+        })
+    if sections:
+        facts["sections"] = sections
     return facts, figs
+
+
+def sequential_section(seq: Any) -> dict[str, Any]:
+    """The folded section of a --seeds auto run (`seq`: the evidence's until_decided.Sequential, which this
+    module does not import: that one sits above it): the stopping rule in words and where each hypothesis was
+    decided (its figure is in its claim's section)."""
+    rows = []
+    for claim, family, h in seq.hypotheses():
+        last = seq.sequence(family, h.name)[-1]
+        rows.append({"hypothesis": h.name, "family": family, "e-process": STATISTIC_WORDS[h.statistic],
+                     "verdict": last.verdict, "when": seq.decided_at(last),
+                     "anytime-valid interval": f"[{last.ci_low:+.4g}, {last.ci_high:+.4g}] at n = {last.n}"})
+    return {"id": "seeds-until-decided", "title": "Seeds until decided",
+            "summary": seq.summary(),
+            "body": {"stopping rule": seq.rule(), "stopped": seq.stopped, "hypotheses": rows}}
 
 
 def header_facts(facts: dict[str, Any], drift_result: drift.Drift | None) -> list[dict[str, Any]]:

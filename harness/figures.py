@@ -348,3 +348,33 @@ def multiverse_heatmap(
                  fontsize=8)
     return fig
 
+
+
+def confidence_sequence(ns: np.ndarray, effect: np.ndarray, low: np.ndarray, high: np.ndarray,
+                        decided_at: int | None, bounds: Sequence[float], title: str) -> Figure:
+    """One hypothesis under `--seeds auto`: its running anytime-valid interval and mean against the seeds
+    seen at each look, the effects its decision is about (`bounds`: 0, a claimed minimum, margins) dashed,
+    and the look that decided it marked. An infinite side (too few seeds to bound it) runs off the plot."""
+    ns, effect = np.asarray(ns, float), np.asarray(effect, float)
+    low, high = np.asarray(low, float), np.asarray(high, float)
+    finite = np.concatenate([effect, low[np.isfinite(low)], high[np.isfinite(high)], np.asarray(bounds, float)])
+    span = max(float(np.ptp(finite)), 1e-12)
+    bottom, top = float(finite.min()) - 0.1 * span, float(finite.max()) + 0.1 * span
+    fig = Figure(figsize=(4.5, 3.2), layout="constrained")
+    ax = _grid(fig, 1, 1)[0, 0]
+    low, high = np.clip(low, bottom, top), np.clip(high, bottom, top)
+    ax.fill_between(ns, low, high, color=VARIANT_COLORS[1], alpha=0.25, lw=0)
+    ax.vlines(ns, low, high, color=VARIANT_COLORS[1], lw=1.0)  # each look's interval (a band needs two looks)
+    ax.plot(ns, effect, color=VARIANT_COLORS[1], marker="o", ms=3, lw=1.5)
+    for bound in bounds:
+        ax.axhline(bound, color="0.3", lw=0.8, linestyle="--")
+    handles: list[Line2D | Patch] = [
+        Line2D([], [], color=VARIANT_COLORS[1], marker="o", ms=3, label="mean of the per-seed values"),
+        Patch(color=VARIANT_COLORS[1], alpha=0.25, label="anytime-valid interval"),
+        Line2D([], [], color="0.3", lw=0.8, linestyle="--", label="decision bounds"),
+    ]
+    if decided_at is not None:
+        ax.axvline(decided_at, color="black", lw=1.2)
+        handles.append(Line2D([], [], color="black", lw=1.2, label=f"decided at n = {decided_at}"))
+    ax.set(xlabel="paired seeds", ylabel="effect", ylim=(bottom, top), xlim=(0, ns.max() + 1))
+    return _finish(fig, title, handles)

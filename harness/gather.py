@@ -24,11 +24,13 @@ def gather(
     cache_dir: Path,
     retrain: bool = False,
     progress: Callable[[int], None] | None = None,
+    stop_requested: Callable[[], bool] | None = None,
 ) -> Evidence:
     """The tier's data, its runs (cached or trained), the probes measured on them and the first seed's
-    initial weights."""
+    initial weights. `stop_requested`: see `get_runs`."""
     data = prepare(cifar, config)
-    run_set, key = get_runs(config, data, cache_dir=cache_dir, retrain=retrain, progress=progress)
+    run_set, key = get_runs(config, data, cache_dir=cache_dir, retrain=retrain, progress=progress,
+                            stop_requested=stop_requested)
     start = time.perf_counter()
     measured = probes.measure(run_set, data.dataset)
     probe_seconds = time.perf_counter() - start

@@ -47,6 +47,9 @@ null in the JSON and "—" in the page):
                         "status": "ok" | "warn" | "fail" | None}],
       "sections": [{"id": str, "title": str,           # optional: more folded sections, after the claims and
                     "summary": str, "body": Any}],     # listed in the contents; body shown like a claim's details
+      "sequential": dict,    # --seeds auto only: until_decided.Sequential.as_dict (the rule, every hypothesis's
+                             # confidence sequence, where it was decided); the hypotheses' intervals are then
+                             # anytime-valid and their p-values null (e-values decide)
     }
 
 The page opens with a verdict board that fits one screen (`board_rows`: per
@@ -93,8 +96,12 @@ DPI = 100
 TEMPLATE = "evidence.html.j2"
 MULTIVERSE_TEMPLATE = "multiverse.html.j2"
 # The version of reports/evidence.schema.json the JSON follows: bump both together when a core field is
-# renamed, removed or retyped (added fields need no bump: the schema accepts them).
-SCHEMA_VERSION = 1
+# renamed, removed or retyped (added fields need no bump: the schema accepts them). 2: the sequential mode
+# (--seeds auto), where a hypothesis's interval and p-values change meaning (anytime-valid; null p).
+SCHEMA_VERSION = 2
+# Versions `harness.compare` still reads: version 1 is version 2 without the sequential mode, so a version-1
+# file is checked against this schema as if it said 2.
+READABLE_SCHEMA_VERSIONS = (1, 2)
 SCHEMA_PATH = REPOSITORY / "reports" / "evidence.schema.json"
 
 

@@ -31,6 +31,15 @@ class Dataset(NamedTuple):
     test_x_alt: jax.Array | None = None
 
 
+class TrainingInterrupted(KeyboardInterrupt):
+    """Training stopped at a chunk boundary on request (Ctrl-C), after saving a checkpoint (raised by
+    train.train_runs; here so that what only catches it need not import the trainer)."""
+
+    def __init__(self, epoch: int, epochs: int) -> None:
+        super().__init__(f"training interrupted at epoch {epoch} of {epochs}")
+        self.epoch, self.epochs = epoch, epochs
+
+
 class RunState(NamedTuple):
     """Everything one run carries from epoch to epoch (leading axis: runs)."""
 

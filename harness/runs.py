@@ -52,6 +52,7 @@ def get_runs(
     retrain: bool = False,
     progress: Callable[[int], None] | None = None,
     checkpoint_interval_s: float = cache.CHECKPOINT_INTERVAL_S,
+    stop_requested: Callable[[], bool] | None = None,
 ) -> tuple[RunSet, str]:
     """(run set, cache key). Trains when there is no trustworthy entry or `retrain` is set.
 
@@ -59,9 +60,13 @@ def get_runs(
     Ctrl-C during training raises `TrainingInterrupted` at the next chunk
     boundary; one that comes after the last chunk is delivered (as
     KeyboardInterrupt) once the entry is written, so finished work is kept.
+    A caller that handles Ctrl-C itself (the sequential mode stops between
+    batches) passes its own `stop_requested` and gets no KeyboardInterrupt
+    after the last chunk: it sees the request when it asks.
     """
     key = config.key(data.source_digest, HARNESS_VERSION)
-    with cache.one_writer(cache_dir, key), deferred_interrupts() as stop_requested:
+    interrupts = deferred_interrupts() if stop_requested is None else contextlib.nullcontext(stop_requested)
+    with cache.one_writer(cache_dir, key), interrupts as stop:
         cached = None if retrain else cache.load(cache_dir, key)  # warns when an entry is damaged
         if cached is not None:
             return cached, key
@@ -72,7 +77,7 @@ def get_runs(
         try:
             run_set = train_runs(
                 config, data.dataset, seeds, progress=progress, sharding=run_sharding(len(seeds) * len(VARIANTS)),
-                checkpoints=checkpoints, stop_requested=stop_requested,
+                checkpoints=checkpoints, stop_requested=stop,
             )
         except TrainingDiverged:
             checkpoints.delete()  # resuming would diverge again
@@ -100,7 +105,7 @@ def get_runs(
 
 
 @contextlib.contextmanager
-def deferred_interrupts() -> Iterator[Callable[[], bool]]:
+def deferred_interrupts(deliver: bool = True) -> Iterator[Callable[[], bool]]:
     """Turn the first Ctrl-C into a request that training honours at its next chunk boundary.
 
     A KeyboardInterrupt raised at an arbitrary point (inside jax's lowering
@@ -127,7 +132,7 @@ def deferred_interrupts() -> Iterator[Callable[[], bool]]:
         yield requested.is_set
     finally:
         signal.signal(signal.SIGINT, previous)
-    if requested.is_set():
+    if deliver and requested.is_set():
         raise KeyboardInterrupt
 
 

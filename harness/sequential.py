@@ -170,6 +170,7 @@ from harness.stats import ALPHA, INCONCLUSIVE, REFUTED, SUPPORTED
 
 PRIOR_SCALES: tuple[float, ...] = (1.0,)  # variances g of the standardised effect's prior (see the docstring)
 STATISTICS = ("t", "sign")
+STATISTIC_WORDS = {"t": "Gaussian-mixture t e-process", "sign": "sign-betting e-process"}
 KINDS = ("superiority", "equivalence")
 
 # verdict codes in the vectorised decisions

@@ -42,7 +42,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
@@ -104,6 +104,11 @@ class Result:
       p-values come from the exact sign-flip permutation test (p >= 2^-n).
     * `between_variants` -- the hypothesis compares the baseline with the
       dropout model (set by the caller); the A/A check runs exactly these.
+    * `values` -- the per-unit values the test averages, in seed order (minus
+      `popmean`, so that `effect` is their mean): what the sequential mode
+      (`--seeds auto`, harness/until_decided.py) feeds its e-processes. Empty
+      where the unit is not the seed (McNemar). Not in `Verdict.as_dict`: the
+      report carries effects, not raw values.
     """
 
     hypothesis: str
@@ -126,6 +131,7 @@ class Result:
     p_opposite_direction: float | None = None
     discrete: bool = False
     between_variants: bool = False
+    values: tuple[float, ...] = field(default=(), repr=False)
 
 
 @dataclass(frozen=True)
@@ -180,6 +186,7 @@ class Verdict:
     def as_dict(self) -> dict[str, Any]:
         """Flat dict: the Result's fields plus the Verdict's (`report.json_safe` makes it JSON)."""
         out: dict[str, Any] = asdict(self.result)
+        del out["values"]
         out.update(
             p_adjusted=self.p_adjusted,
             p_opposite_adjusted=self.p_opposite_adjusted,
@@ -403,7 +410,7 @@ def one_sample_t(
         alternative=alternative, sd=sd, min_n=MIN_SEEDS_T, note=note,
         min_effect=None if min_effect is None else float(min_effect),
         p_opposite_direction=None if min_effect is None else p_dir,
-        discrete=discrete, between_variants=between_variants,
+        discrete=discrete, between_variants=between_variants, values=tuple(float(v) for v in centred),
     )
 
 
@@ -509,7 +516,7 @@ def equivalence_tost(
         max(p_lower, p_upper), p_above if mean >= 0 else p_below, unit,
         kind="equivalence", alternative="within", sd=sd,
         margin=float(margin), min_n=MIN_SEEDS_T, note=note, discrete=discrete,
-        between_variants=between_variants,
+        between_variants=between_variants, values=tuple(float(v) for v in d),
     )
 
 

@@ -33,7 +33,15 @@ import optax
 from harness import summaries
 from harness.config import VARIANTS, RunConfig
 from harness.models import MLP, init_variables, keep_probabilities, model_of
-from harness.run_set import Arm, Dataset, RunLayout, RunSet, RunState, Snapshot
+from harness.run_set import (
+    Arm,
+    Dataset,
+    RunLayout,
+    RunSet,
+    RunState,
+    Snapshot,
+    TrainingInterrupted,
+)
 
 
 class Checkpointer(Protocol):
@@ -50,14 +58,6 @@ class Checkpointer(Protocol):
 
 class TrainingDiverged(RuntimeError):
     """A run's loss or weights became NaN or infinite: its numbers would be meaningless, so it is not kept."""
-
-
-class TrainingInterrupted(KeyboardInterrupt):
-    """Training stopped at a chunk boundary on request (Ctrl-C), after saving a checkpoint."""
-
-    def __init__(self, epoch: int, epochs: int) -> None:
-        super().__init__(f"training interrupted at epoch {epoch} of {epochs}")
-        self.epoch, self.epochs = epoch, epochs
 
 
 def optimizer_of(config: RunConfig) -> optax.GradientTransformation:

@@ -121,9 +121,9 @@ def _broken(evidence: dict) -> None:
 
 
 @pytest.mark.parametrize("mutate, message", [
-    (_version(2), "schema version 2; this harness reads schema version 1. Fix: regenerate"),
+    (_version(3), "schema version 3; this harness reads schema version 1 or 2. Fix: regenerate"),
     (_unversioned, "no schema_version (written before evidence files were versioned)"),
-    (_broken, "does not follow reports/evidence.schema.json (version 1):\n  $.claims[0].verdict: 'PROBABLY'"),
+    (_broken, "does not follow reports/evidence.schema.json (version 2):\n  $.claims[0].verdict: 'PROBABLY'"),
 ], ids=["other version", "unversioned", "schema violation"])
 def test_a_file_it_cannot_compare_is_refused_with_the_reason(old_new, tmp_path, capsys, mutate, message):
     old, new = old_new
