@@ -88,7 +88,7 @@ class Tier:
 # for more epochs. 10 paired seeds (a discrete statistic's exact sign-flip p is at least 2^-n, and 2^-10 still
 # passes the first step of Holm's correction over the primary family; fewer seeds would make such hypotheses
 # undecidable). 2,000 test images halve the binomial noise of test accuracies (against 1,000) for the cost of
-# evaluation alone. The whole `pytest` stays within 5 minutes on a 2-core CPU.
+# evaluation alone.
 SMOKE = Tier(name="smoke", epochs=24, num_seeds=10, train_per_class=100, test_per_class=200)
 FULL = Tier(name="full", epochs=200, num_seeds=8)
 TIERS = {t.name: t for t in (SMOKE, FULL)}
