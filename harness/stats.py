@@ -43,14 +43,14 @@ Design rules:
     larger of the sign-flip p of x - b and a bootstrap-t p, which carries the
     skew of the data; a constant sample is refused (p = 1).
 
-  The t-test's size exceeds alpha on values on a few levels (+-1 at n = 12:
-  0.073) and the sign-flip test cannot go below 2^-n (8 seeds: 0.0039, above
-  Holm's first step alpha / 41 = 0.0012), so each kind gets the test that is
-  valid for it AND can decide at the tiers' seed counts. Neither holds its
-  size on a skewed continuous shape at these n (the t-test's one-sided size on
-  a gamma(8) with its long tail against the claim is about 0.07-0.08; every test
-  of a mean shares the limit, Bahadur & Savage 1956): a continuous statistic is
-  assumed close to symmetric across seeds. `python -m harness.size_grid`
+  The t-test's size exceeds alpha on values on a few levels (reports/size-grid.md:
+  two-, three- and five-valued shapes) and the sign-flip test cannot go below
+  2^-n (8 seeds: 2^-8, above Holm's first step alpha / 41 over the primary
+  family), so each kind gets the test that is valid for it AND can decide at
+  the tiers' seed counts. Neither holds its size on a skewed continuous shape
+  at these n (the grid's gamma rows, in the direction of the short tail;
+  every test of a mean shares the limit, Bahadur & Savage 1956): a continuous
+  statistic is assumed close to symmetric across seeds. `python -m harness.size_grid`
   measures every rule over a grid of shapes and n (reports/size-grid.md;
   tests/test_size_grid.py asserts size <= alpha + 3 Monte Carlo s.e. on every
   shape a rule promises, and lists what it does not promise).
