@@ -12,12 +12,14 @@ as stable across seed sets and numeric paths (fixtures/smoke_expectations.json).
 Why paired t-tests across seeds (and not Wilcoxon or a bootstrap): each
 per-seed number is an average over thousands of test images or units, so it
 is close to normal (central limit theorem) and the t-test is the efficient
-test; a rank test gains nothing there, and where ties make the data discrete
-the exact sign-flip test below is exact whatever the ties. A bootstrap CI
-under-covers at the 8-10 seeds we can afford (tests/test_stats.py measures it
-with scipy's BCa bootstrap), where the t interval keeps its level. Tied or constant
-differences (integer epochs, accuracies on a finite test set) are decided by
-the exact sign-flip test instead (harness/stats.py). "Similar" / "approaches"
+test; a rank test gains nothing there. A bootstrap CI under-covers at the 8-10
+seeds we can afford (tests/test_stats.py measures it with scipy's BCa
+bootstrap), where the t interval keeps its level. Every hypothesis declares
+the kind of its statistic where it is built (`discrete=`, with the reason in a
+comment): continuous statistics get the t-test; statistics few-valued by
+construction (integer epochs) get the exact sign-flip test, whose size holds
+on values on a few levels where the t-test's does not (harness/stats.py;
+reports/size-grid.md measures both). "Similar" / "approaches"
 / "agree" are paired TOST equivalence tests with the margin stated and
 justified in the claim's module.
 """

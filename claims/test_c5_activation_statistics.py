@@ -59,11 +59,13 @@ def hypotheses(ev) -> list[stats.Result]:
     for layer, name, base, drop in _parts(ev):
         results.append(stats.one_sample_t(
             net_change(base), hypothesis=f"C5.layer{layer}.{name}.baseline_increases", alternative="greater",
+            discrete=False,  # change of a mean / std over every ReLU output of the train split
             statement=f"layer {layer}: the baseline's activation {name} (train) is higher at the "
                                       f"last epoch than at epoch {FIRST_EPOCH}",
         ))
         results.append(stats.one_sample_t(
             relative_second_half_change(drop), popmean=STABLE_MARGIN, alternative="less",
+            discrete=False,  # an OLS slope of such means over epochs, relative to their level
             hypothesis=f"C5.layer{layer}.{name}.dropout_stabilises", unit="relative change",
             statement=f"layer {layer}: over the second half of training dropout's activation {name} changes by "
                       f"less than +{STABLE_MARGIN:.0%} of its level",
@@ -82,11 +84,13 @@ def secondary(ev) -> list[stats.Result]:
         ))
         results.append(stats.one_sample_t(
             relative_second_half_change(drop), alternative="less",
+            discrete=False,  # as dropout_stabilises: a relative OLS slope of means
             hypothesis=f"C5.layer{layer}.{name}.dropout_decreases", unit="relative change",
             statement=f"layer {layer}: over the second half of training dropout's activation {name} decreases",
         ))
         results.append(stats.paired_t(
             second_half_slopes(base), second_half_slopes(drop), alternative="greater", between_variants=True,
+            discrete=False,  # OLS slopes of means over every ReLU output
             hypothesis=f"C5.layer{layer}.{name}.dropout_below_baseline", unit="per epoch",
             statement=f"layer {layer}: over the second half of training dropout's activation {name} grows more "
                       "slowly than the baseline's",

@@ -18,6 +18,7 @@ def hypotheses(ev) -> list[stats.Result]:
         stats.paired_t(
             ev.runs.last(f"{summary}_pooled", "baseline"), ev.runs.last(f"{summary}_pooled", "dropout"),
             alternative="greater", hypothesis=f"C6.{part}", between_variants=True,
+            discrete=False,  # std / fraction / mean over every positive ReLU output of the test split
             statement=f"all layers pooled: the baseline's activations are {words}",
         )
         for part, summary, words in PARTS
@@ -30,6 +31,7 @@ def secondary(ev) -> list[stats.Result]:
         stats.paired_t(
             ev.runs.last(summary, "baseline")[:, layer], ev.runs.last(summary, "dropout")[:, layer],
             alternative="greater", hypothesis=f"C6.layer{layer}.{part}", between_variants=True,
+            discrete=False,  # as the pooled parts, within one layer
             statement=f"layer {layer}: the baseline's activations are {words}",
         )
         for layer in range(len(ev.config.widths))

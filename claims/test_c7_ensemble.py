@@ -20,15 +20,18 @@ def hypotheses(ev) -> list[stats.Result]:
         stats.paired_t(
             p.single_subnetwork_accuracy, p.deterministic_accuracy, alternative="less",
             hypothesis="C7.single_below", unit="accuracy",
+            discrete=False,  # accuracies over the whole test split
             statement="a single sampled sub-network is less accurate than the deterministic network",
         ),
         stats.paired_t(
             largest, p.mc_accuracy[:, 0], alternative="greater", hypothesis="C7.averaging_helps", unit="accuracy",
+            discrete=False,  # accuracies over the whole test split
             statement=f"averaging {MC_SAMPLES[-1]} sub-networks beats one sub-network",
         ),
         stats.equivalence_tost(
             largest, p.deterministic_accuracy, margin=APPROACH_MARGIN, hypothesis="C7.approaches",
             unit="accuracy",
+            discrete=False,  # accuracies over the whole test split
             statement=f"the average of {MC_SAMPLES[-1]} sub-networks is within {APPROACH_MARGIN} accuracy "
                       "of the deterministic network",
         ),

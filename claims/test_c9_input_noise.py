@@ -26,6 +26,7 @@ def _at(ev, levels: tuple[float, ...]) -> list[stats.Result]:
         stats.paired_t(
             accuracy_drop(ev, "dropout", level), accuracy_drop(ev, "baseline", level), alternative="less",
             hypothesis=f"C9.noise{level:g}", unit="accuracy lost", between_variants=True,
+            discrete=False,  # differences of accuracies over the whole test split
             statement=f"under input noise of {level:g} x the input std, dropout loses less test accuracy "
                       "than the baseline",
         )

@@ -12,6 +12,8 @@ The flow, one module per step:
     probes.py           measurements on the trained networks (claims C7-C10)
     evidence.py         everything a tier's claims are decided from (gather.py gathers it)
     stats.py            paired tests, equivalence, trends, Holm, verdicts
+                        (size_grid.py: each rule's size over data shapes; redecide.py: the references
+                        decided again under the current rules)
     sequential.py       seeds until decided: e-processes, confidence sequences, decisions that stand
                         (sequential_cost.py: their error rates and expected seeds, simulated)
     stability.py        how stable a smoke verdict is across seed sets (the pinned expectations)
@@ -37,7 +39,7 @@ only from lower levels. tests/test_imports.py recomputes this drawing from the
 source and fails when it is stale or deeper than 5.
 
     0  atomic  browser  compile_cache  config  stats  summaries
-    1  data  figures  report  run_set  sequential  stability  writeup
+    1  data  figures  redecide  report  run_set  sequential  size_grid  stability  writeup
     2  cache  compare  distributed  drift  input_pipeline  models  sequential_cost  tfds_source  writeup_loop
     3  evidence  train
     4  claim_check  multiverse_report  probes  provenance  runs

@@ -32,6 +32,23 @@ whole smoke suite goes red on a fresh machine with probability at most the
 budget (a union bound over the pinned hypotheses). With K around 10 an
 INCONCLUSIVE verdict can never be pinned (P(p < alpha) alone is about alpha
 under no effect); such hypotheses are reported with their frequencies.
+
+No spread, no model: where a p-value takes the same value in every set -- 1
+in every set (a hypothesis that never saw evidence either way), or an exact
+test's floor 2^-n -- the K sets say nothing about how far a fresh set may
+move, so the hypothesis is not pinned, whatever it says.
+
+The file keeps, per hypothesis, every set's raw p and q (rounded to
+`P_DIGITS` significant digits of the smaller of p and 1 - p, before the flip
+probability is computed from them), so that anyone can recompute a pin's
+flip probability from the file (`flip_probability`).
+
+What the pins cannot see (`blind_spot`): the model extrapolates from the
+spread of K sets. A failure mode that strikes one seed in M -- a diverging run,
+a rare bad initialisation -- shows up in N calibrated seeds with probability
+1 - (1 - 1/M)^N: for M = N, about 63%. Failure modes rarer than about one in
+the number of calibrated seeds are most likely absent from the calibration,
+and then no pin accounts for them.
 """
 
 from __future__ import annotations
@@ -57,6 +74,8 @@ MIN_SETS = 10
 P_FLOOR = 1e-300
 P_CEILING = 1.0 - 2.0**-53
 VERDICTS = (SUPPORTED, REFUTED, INCONCLUSIVE)
+# Significant digits kept of each set's raw p and q (of min(p, 1 - p), so that p near 1 keeps its tail).
+P_DIGITS = 4
 
 
 def probit(p: Sequence[float] | np.ndarray) -> np.ndarray:
@@ -89,7 +108,9 @@ def flip_probability(verdict: str, p: Sequence[float], q: Sequence[float], famil
     test without a smallest effect), one z per set carries both, z = Phi^-1(1 - p)
     computed from the smaller tail so that it stays finite, and the two events
     of a REFUTED pin collapse into one (q >= alpha/m already contains p < alpha).
-    Otherwise (TOST, a pre-registered smallest effect) p and q are modelled apart.
+    Otherwise (TOST, a pre-registered smallest effect, the two tails of a sign-flip
+    test, which overlap at the observed value) p and q are modelled apart.
+    None: some part has no spread across the sets (no model, never pinned).
     """
     p, q = np.asarray(p, dtype=float), np.asarray(q, dtype=float)
     strict, lenient = scipy_stats.norm.isf(ALPHA / family_size), scipy_stats.norm.isf(ALPHA)
@@ -111,21 +132,47 @@ def flip_probability(verdict: str, p: Sequence[float], q: Sequence[float], famil
     for values, threshold, side in parts:
         below = predictive_below(values, threshold)
         if below is None:
-            # No spread. A p-value at 1 in every set (no evidence at all that way) cannot flip that way;
-            # any other constant (e.g. an exact test at its 2^-n floor) leaves the model nothing to go on.
-            if side == "above" and np.all(values <= probit(P_CEILING)):
-                continue
+            # No spread: the same p in every set (1, or an exact test's 2^-n floor) leaves the model nothing
+            # to extrapolate from, in either direction (see the module docstring).
             return None
         total += below if side == "below" else 1.0 - below
     return min(total, 1.0)
+
+
+def rounded_p(p: float) -> float:
+    """p to `P_DIGITS` significant digits of min(p, 1 - p): 0.999999876 keeps its 1.24e-7 tail, 3.14159e-5 -> 3.142e-5."""
+    p = float(p)
+    if p > 0.5:
+        return 1.0 - float(f"{1.0 - p:.{P_DIGITS}g}")
+    return float(f"{p:.{P_DIGITS}g}")
+
+
+def calibrated_seeds(sets: Sequence[dict]) -> int:
+    """How many seeds the calibration trained, over all its sets."""
+    return sum(len(s["seeds"]) for s in sets)
+
+
+def unseen_probability(rate: float, seeds: int) -> float:
+    """P(a failure mode striking each seed independently with probability `rate` shows in none of `seeds` seeds)."""
+    return (1.0 - rate) ** seeds
+
+
+def blind_spot(seeds: int) -> str:
+    """What pins calibrated on `seeds` seeds cannot see, in words (README, report, terminal)."""
+    return (f"blind to failure modes rarer than about 1 seed in {seeds} (the seeds calibrated): one that rare "
+            f"stays out of the calibration with probability {unseen_probability(1 / seeds, seeds):.0%}")
 
 
 def calibrate(sets: list[dict]) -> dict[str, Any]:
     """The expectations file's content from the per-set decisions of `claims/calibrate_smoke.py`.
 
     Each set: {"seeds", "xla_flags", ..., "hypotheses": {id: {"claim", "family",
-    "verdict", "p_value", "p_opposite", "p_adjusted", ...}}}. Every set must
-    decide the same hypotheses.
+    "verdict", "p_value", "p_opposite", "effect", ...}}}. Every set must decide
+    the same hypotheses. Per hypothesis the file keeps its verdict frequencies,
+    every set's raw p and q (`rounded_p`; the flip probability is computed from
+    the rounded values, so `flip_probability(pinned or unanimous verdict, p, q,
+    family_sizes[family])` recomputes it from the file exactly), the range of
+    its effect, the flip probability and the pin.
     """
     ids = list(sets[0]["hypotheses"])
     for s in sets:
@@ -142,16 +189,16 @@ def calibrate(sets: list[dict]) -> dict[str, Any]:
         verdicts = [r["verdict"] for r in rows]
         frequencies = {v: verdicts.count(v) for v in VERDICTS}
         unanimous = verdicts[0] if len(set(verdicts)) == 1 else None
-        p, q = [r["p_value"] for r in rows], [r["p_opposite"] for r in rows]
+        p, q = [rounded_p(r["p_value"]) for r in rows], [rounded_p(r["p_opposite"]) for r in rows]
         flip = (flip_probability(unanimous, p, q, family_sizes[first["family"]])
                 if unanimous is not None else None)
         pinned = unanimous if unanimous is not None and flip is not None and flip <= threshold else None
-        adjusted = [r["p_adjusted"] for r in rows]
         hypotheses[hid] = {
             "claim": first["claim"],
             "family": first["family"],
             "frequencies": frequencies,
-            "p_adjusted": {"min": min(adjusted), "median": float(np.median(adjusted)), "max": max(adjusted)},
+            "p_value": p,
+            "p_opposite": q,
             "effect": {"min": min(r["effect"] for r in rows), "max": max(r["effect"] for r in rows)},
             "flip_probability": flip,
             "pinned": pinned,
@@ -166,28 +213,32 @@ def calibrate(sets: list[dict]) -> dict[str, Any]:
         "hypotheses": hypotheses,
         "pinned": len(pinned),
         "suite_red_probability": 1.0 - float(np.prod([1.0 - f for f in pinned])),
+        "calibrated_seeds": calibrated_seeds(sets),
+        "blind_spot": blind_spot(calibrated_seeds(sets)),
     }
 
 
 @dataclass(frozen=True)
 class Expectation:
-    """What the calibration measured for one hypothesis."""
+    """What the calibration measured for one hypothesis; `seeds`: how many seeds the whole calibration trained."""
 
     hypothesis: str
     frequencies: dict[str, int]
     flip_probability: float | None
     pinned: str | None
+    seeds: int
 
     @property
     def sets(self) -> int:
         return sum(self.frequencies.values())
 
     def stability(self) -> str:
-        """Plain words for the report and the failure message."""
+        """Plain words for the report and the failure message: a pin's flip probability and its blind spot."""
         seen = ", ".join(f"{v} {n}/{self.sets}" for v, n in self.frequencies.items() if n)
         flip = "no model (no spread)" if self.flip_probability is None else f"{self.flip_probability:.1e}"
         if self.pinned:
-            return f"pinned {self.pinned}: calibration {seen}; modelled flip probability {flip}"
+            return (f"pinned {self.pinned}: calibration {seen}; modelled flip probability {flip}; "
+                    f"{blind_spot(self.seeds)}")
         return f"not pinned: unstable at this scale (calibration {seen}; modelled flip probability {flip})"
 
 
@@ -214,9 +265,12 @@ def load_expectations(path: Path, config_key: str, hypotheses: Sequence[str]) ->
             f"the smoke expectations {path} do not match the claims' hypotheses "
             f"(not calibrated: {', '.join(missing) or 'none'}; no longer exist: {', '.join(extra) or 'none'}); {fix}"
         )
+    seeds = calibrated_seeds(content.get("sets", []))
+    if not seeds:
+        raise StaleExpectations(f"the smoke expectations {path} list no calibrated seed sets; {fix}")
     return {
         hid: Expectation(hid, calibrated[hid]["frequencies"], calibrated[hid]["flip_probability"],
-                         calibrated[hid]["pinned"])
+                         calibrated[hid]["pinned"], seeds)
         for hid in hypotheses
     }
 
@@ -227,7 +281,8 @@ def describe(expectations: dict[str, Any]) -> str:
     lines = [(
         f"{len(expectations['sets'])} seed sets; {expectations['pinned']} of {len(hyps)} hypotheses pinned "
         f"(flip threshold {expectations['flip_threshold']:.1e}); modelled chance that a fresh machine sees a "
-        f"red smoke suite: {expectations['suite_red_probability']:.2%}"
+        f"red smoke suite: {expectations['suite_red_probability']:.2%}; the pins are "
+        f"{blind_spot(calibrated_seeds(expectations['sets']))}"
     )]
     for hid, h in hyps.items():
         seen = ", ".join(f"{v} {n}" for v, n in h["frequencies"].items() if n)

@@ -17,20 +17,54 @@ Design rules:
 * The seed is the unit of replication: tests compare two variants *paired by
   seed* (`a[i]` and `b[i]` come from the same seed), so they operate on the
   paired differences `d = a - b`.
+* The test is chosen by the KIND of the statistic, which the claim module
+  declares when it builds the hypothesis (`discrete=` on `one_sample_t`,
+  `paired_t`, `equivalence_tost`; `trend_test` derives it from its statistic),
+  never by the data. One rule per kind (`mean_tails`, `equivalence_tails`),
+  for a test of the mean of per-seed values x_1..x_n against a value b:
+
+  - continuous (per-seed means over thousands of images or units: accuracies,
+    activation summaries, slopes, correlations): the one-sample t-test,
+    t = (mean(x) - b) / (s / sqrt(n)), s the sd with ddof = 1, T ~ Student
+    t(n - 1) under H0 (`scipy.stats.ttest_1samp`); one-sided p = P(T >= t) or
+    P(T <= t). The same test against every b: 0 ("no difference"), a value the
+    claim names (popmean), the claimed effect (`min_effect`), an equivalence
+    margin. Exact for Gaussian x, conservative for heavy tails. A constant
+    sample (s = 0, t = c/0) is refused, p = 1 both ways: a continuous
+    statistic that takes one value says nothing about where its mean lies.
+  - discrete (values few by construction: integer epochs, counts, Kendall
+    taus): against b = 0, the exact sign-flip randomisation test of the values
+    (`sign_flip_tails`): under H0 "x symmetric about 0" (what two variants
+    exchangeable within a seed imply for d = a - b) each of the 2^n sign
+    patterns s of the observed x is equally likely, and
+    p = #{s : mean(s x) >= mean(x)} / 2^n (<= for the other tail); exact for
+    every symmetric shape, ties and zeros included, and p >= 2^-n. Against
+    b != 0, where nothing makes x symmetric about b, `boundary_tails`: the
+    larger of the sign-flip p of x - b and a bootstrap-t p, which carries the
+    skew of the data; a constant sample is refused (p = 1).
+
+  The t-test's size exceeds alpha on values on a few levels (reports/size-grid.md:
+  two-, three- and five-valued shapes) and the sign-flip test cannot go below
+  2^-n (8 seeds: 2^-8, above Holm's first step alpha / 41 over the primary
+  family), so each kind gets the test that is valid for it AND can decide at
+  the tiers' seed counts. Neither holds its size on a skewed continuous shape
+  at these n (the grid's gamma rows, in the direction of the short tail;
+  every test of a mean shares the limit, Bahadur & Savage 1956): a continuous
+  statistic is assumed close to symmetric across seeds. `python -m harness.size_grid`
+  measures every rule over a grid of shapes and n (reports/size-grid.md;
+  tests/test_size_grid.py asserts size <= alpha + 3 Monte Carlo s.e. on every
+  shape a rule promises, and lists what it does not promise).
 * The tests themselves come from `scipy.stats` (t, binomial, Kendall, linear
-  regression, the noncentral t for power); this module only wires them up. The exception is Holm's step-down adjustment,
-  which scipy does not provide (`scipy.stats.false_discovery_control` is
-  Benjamini-Hochberg / -Yekutieli, which controls the FDR, not the FWER).
+  regression, permutation tests beyond `EXACT_SIGN_FLIP_MAX_N`, the noncentral
+  t for power); this module wires them up, vectorised over samples for the
+  size grid. The exceptions: the exact sign-flip count (meet in the middle:
+  scipy enumerates the 2^n patterns in Python, seconds per call from n ~ 16;
+  checked against it in tests/test_stats.py), the bootstrap-t (scipy's
+  `bootstrap` gives intervals, not a studentised p) and Holm's step-down
+  adjustment, which scipy does not provide (`scipy.stats.false_discovery_control`
+  is Benjamini-Hochberg / -Yekutieli, which controls the FDR, not the FWER).
 * Inputs with NaN or inf raise `ValueError`: a missing number must never be
   silently dropped from a claim's evidence.
-* Discrete data -- tied magnitudes, zero differences, or every difference
-  identical (integer epochs, accuracies on a test set of 1,000 images) -- is
-  decided by an exact sign-flip permutation test instead of the t-test: the t
-  test's size with 3-valued differences is above alpha, and a constant
-  difference would give t = c/0 and p = 0 at any n. The sign-flip test is exact
-  under the symmetric null whatever the data, and its p can never fall below
-  2^-n (1/8 at n = 3), which is the honest floor of a design with n seeds.
-  `Result.discrete` and `Result.test` record which test decided.
 * A superiority hypothesis with no smallest effect of interest can never be
   REFUTED by a true zero effect. Where the writeup implies a size, the caller
   pre-registers `min_effect`; `p_opposite` then tests "effect < min_effect"
@@ -40,6 +74,7 @@ Design rules:
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
@@ -55,18 +90,22 @@ SEEDS_CAP = 1000  # `seeds_needed` searches n up to this; beyond it -> None
 
 SUPPORTED, REFUTED, INCONCLUSIVE = "SUPPORTED", "REFUTED", "INCONCLUSIVE"
 
-MIN_SEEDS_T = 3  # t-tests and TOST: n-1 >= 2 degrees of freedom
+MIN_SEEDS_T = 3  # every test of a mean: n-1 >= 2 degrees of freedom for its t (test, CI, bootstrap-t)
 
-# Sign-flip permutation test (discrete data): exact over all 2^n sign flips up to
-# this n (2^20 ~ 1e6 means, evaluated in blocks), a fixed-seed Monte Carlo beyond.
-EXACT_SIGN_FLIP_MAX_N = 20
+# The exact sign-flip test enumerates all 2^n sign patterns up to this n (meet in the middle: two halves of
+# at most 2^15 patterns each), and draws SIGN_FLIP_RESAMPLES random patterns from a fixed seed beyond it.
+EXACT_SIGN_FLIP_MAX_N = 30
 SIGN_FLIP_RESAMPLES = 99_999
 SIGN_FLIP_SEED = 0
-SIGN_FLIP_BATCH = 2**16
 SIGN_FLIP_TOL = 1e-9  # means of x / max|x| closer than this are ties
-# |d| values closer than this fraction of max |d| count as tied (and as zero);
-# differences of accuracies on one test set are equal only up to float rounding.
-TIE_RTOL = 1e-9
+# The bootstrap-t of the discrete kind's boundary tests: resamples drawn once per n from a fixed seed, so a
+# p-value is a function of the data alone (the data are sorted first: the same seeds in another order give
+# the same p).
+BOOTSTRAP_RESAMPLES = 9_999
+BOOTSTRAP_SEED = 0
+# Values equal up to this fraction of their largest magnitude are constant: differences of accuracies
+# on one test set are equal only up to float rounding.
+CONSTANT_RTOL = 1e-12
 
 _ALTERNATIVES = ("greater", "less")
 
@@ -91,8 +130,8 @@ class Result:
       standardized effect (Cohen's d_z) used for `Verdict.seeds_needed`.
       None where no t-type power model applies (McNemar).
     * `margin` -- the equivalence margin (TOST only).
-    * `min_n` -- the smallest n at which this test can decide anything
-      (3 for t / TOST); floors `seeds_needed`.
+    * `min_n` -- the smallest n the test accepts (3); floors `seeds_needed`
+      (a discrete statistic's further by `fewest_seeds`).
     * `note` -- how degenerate data was decided, which CI method was used, etc.
     * `min_effect` -- the pre-registered smallest effect of interest (positive,
       in the claimed direction's units), or None. When set, `p_opposite` is the
@@ -100,8 +139,9 @@ class Result:
       opposite direction against no effect.
     * `p_opposite_direction` -- see `min_effect`; None without it (then
       `p_opposite` is that p).
-    * `discrete` -- the data had tied magnitudes, zeros or no variance, so the
-      p-values come from the exact sign-flip permutation test (p >= 2^-n).
+    * `discrete` -- the statistic's kind, declared by the claim module before
+      any data (the module docstring): True, the p-values come from exact sign
+      flips (p >= 2^-n) or the boundary test; False, from the t-test.
     * `between_variants` -- the hypothesis compares the baseline with the
       dropout model (set by the caller); the A/A check runs exactly these.
     * `values` -- the per-unit values the test averages, in seed order (minus
@@ -161,9 +201,9 @@ class Verdict:
       which TOST at level alpha/m has 80% power (see `power_tost`) ->
       "support"; outside it: the one-sided t-test of "beyond the margin" with
       d_z = (|difference| - margin) / sd -> "refute".
-    * For sign-flip (discrete) results the t-based number is an approximation,
-      and n is floored where 2^-n < alpha/m, below which no sign pattern can
-      reach significance.
+    * For a discrete statistic (sign flips, the boundary test) the t-based
+      number is an approximation, and n is floored at `fewest_seeds(alpha/m)`,
+      below which no sign pattern can reach significance.
 
     None means: not INCONCLUSIVE, no power model, or no finite n up to
     `SEEDS_CAP` reaches 80% (an effect ~0 with no `min_effect`, or a
@@ -239,85 +279,275 @@ def _opposite(alternative: str) -> str:
     return "less" if alternative == "greater" else "greater"
 
 
-def _is_constant(d: np.ndarray) -> bool:
-    """All values equal up to floating-point noise of their own scale."""
-    return bool(np.allclose(d, d[0], rtol=1e-12, atol=0.0))
+def _rows(samples: Any) -> np.ndarray:
+    """Samples as the rows of a 2-D array (a 1-D sample is one row); NaN or inf raise ValueError."""
+    rows = np.asarray(samples, dtype=float)
+    if rows.ndim == 1:
+        rows = rows[None, :]
+    if rows.ndim != 2:
+        raise ValueError(f"samples must be 1-D or (samples, n), got shape {rows.shape}")
+    if not np.all(np.isfinite(rows)):
+        raise ValueError("samples contain NaN or inf")
+    return rows
 
 
-def _is_discrete(x: np.ndarray) -> bool:
-    """Values on a few levels: at most n/2 distinct magnitudes |x_i| (zero counting as one), or all equal.
+def constant_rows(samples: Any) -> np.ndarray:
+    """Per row: every value equal up to `CONSTANT_RTOL` of the row's largest magnitude (a row of zeros too)."""
+    rows = _rows(samples)
+    return np.ptp(rows, axis=1) <= CONSTANT_RTOL * np.max(np.abs(rows), axis=1)
 
-    Distinct up to `TIE_RTOL` of max |x|. Such data (integer epochs, a handful
-    of accuracy steps) is what makes the t-test's size wrong (3-valued
-    differences: up to 0.06 at alpha = 0.05) and gives it p = 0 on constant
-    data, so it goes to the exact sign-flip test. An incidental tie among
-    otherwise spread values (two seeds whose accuracies differ by the same
-    number of test images) does not: switching there would make the test, and
-    its 2^-n floor, a matter of chance, and at 8 seeds that floor (1/256) can
-    never survive Holm over a family of ~40.
+
+def _blocks(count: int, size: int) -> list[slice]:
+    return [slice(start, min(start + size, count)) for start in range(0, count, size)]
+
+
+# --------------------------------------------------------------------------- p-values of a mean, per kind
+
+
+def t_tails(samples: Any, boundary: float) -> tuple[np.ndarray, np.ndarray]:
+    """The continuous kind: one-sample t-test p-values of the mean against `boundary`, per row: (greater, less).
+
+    t = (mean - boundary) / (s / sqrt(n)), one-sided tails of Student t(n - 1)
+    (`scipy.stats.ttest_1samp`). A constant row gives p = 1 both ways (see the
+    module docstring: refused, where t = c/0 would claim p = 0 at any n).
     """
-    mag = np.sort(np.abs(x))
-    if mag[-1] == 0:
-        return True
-    distinct = 1 + int(np.count_nonzero(np.diff(mag) > TIE_RTOL * mag[-1]))
-    return distinct <= x.shape[0] / 2 or _is_constant(x)
+    rows = _rows(samples)
+    count, n = rows.shape
+    require_n(n, MIN_SEEDS_T, "t-test")
+    spread = ~constant_rows(rows)
+    greater, less = np.ones(count), np.ones(count)
+    if spread.any():
+        t = stats.ttest_1samp(rows[spread], boundary, axis=1).statistic
+        greater[spread], less[spread] = stats.t.sf(t, n - 1), stats.t.cdf(t, n - 1)
+    return greater, less
 
 
-def _exact_sign_flip_count(z: np.ndarray, observed: float, alternative: str) -> int:
-    """How many of the 2^n sign patterns of z have a mean >= observed ("greater") or <= it ("less").
+@functools.cache
+def _sign_patterns(k: int) -> np.ndarray:
+    """(2^k, k): row j holds the signs (+1 for a 0 bit, -1 for a 1 bit) of the k bits of j."""
+    patterns = (1 - 2 * ((np.arange(2**k)[:, None] >> np.arange(k)) & 1)).astype(float)
+    patterns.flags.writeable = False
+    return patterns
 
-    Enumerated in blocks of `SIGN_FLIP_BATCH` patterns (row k's signs are the
-    bits of k), vectorised: `scipy.stats.permutation_test`'s exact enumeration
-    builds the patterns in Python and takes seconds per call from n ~ 16.
+
+def _exact_sign_flip_tails(z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Fractions of the 2^n sign patterns of each row of z (|z| <= 1) whose sum is >= / <= the row's own sum.
+
+    Meet in the middle: a pattern's sum is a + b, a over the first h = n // 2
+    columns (2^h patterns), b over the rest (2^(n-h)). With the b sorted, the
+    patterns with a + b >= s (s: the observed sum) number sum_a #{b >= s - a},
+    one binary search per a: O(2^(n/2) n) per row instead of O(2^n n), the same
+    count as listing every pattern (tests/test_stats.py checks it against
+    `scipy.stats.permutation_test`). Sums within n * `SIGN_FLIP_TOL` of s count
+    as ties (flips equal in exact arithmetic, apart in floating point).
     """
-    n = z.shape[0]
-    bits = np.arange(n)
-    count = 0
-    for start in range(0, 2**n, SIGN_FLIP_BATCH):
-        rows = np.arange(start, min(start + SIGN_FLIP_BATCH, 2**n))
-        means = ((1 - 2 * ((rows[:, None] >> bits) & 1)) @ z) / n
-        hit = means >= observed - SIGN_FLIP_TOL if alternative == "greater" else means <= observed + SIGN_FLIP_TOL
-        count += int(np.count_nonzero(hit))
-    return count
+    rows, n = z.shape
+    h = n // 2
+    first = z[:, :h] @ _sign_patterns(h).T
+    second = np.sort(z[:, h:] @ _sign_patterns(n - h).T, axis=1)
+    observed = z.sum(axis=1)[:, None]
+    tol = n * SIGN_FLIP_TOL
+    # One binary search for all rows: row r's sums shifted by r * spacing (every sum lies in [-n, n]) stay
+    # apart and sorted as one array; a query's position minus its row's start counts within its row.
+    spacing = (4.0 * n + 1.0) * np.arange(rows)[:, None]
+    merged = (second + spacing).ravel()
+    start = second.shape[1] * np.arange(rows)[:, None]
+
+    def positions(targets: np.ndarray, side: str) -> np.ndarray:
+        return np.searchsorted(merged, (targets + spacing).ravel(), side=side).reshape(rows, -1) - start
+
+    at_least = first.shape[1] * second.shape[1] - positions(observed - tol - first, "left").sum(axis=1)
+    at_most = positions(observed + tol - first, "right").sum(axis=1)
+    return at_least / 2.0**n, at_most / 2.0**n
+
+
+def _monte_carlo_sign_flip_tails(z: np.ndarray) -> tuple[float, float]:
+    """`scipy.stats.permutation_test` with `SIGN_FLIP_RESAMPLES` random sign patterns (seed `SIGN_FLIP_SEED`).
+
+    One call gives the null distribution; both tails are read from it as scipy
+    reads its own: p = (1 + #{flipped mean at least as extreme}) / (resamples + 1).
+    """
+    def statistic(w: np.ndarray, axis: int) -> np.ndarray:
+        return np.round(np.mean(w, axis=axis), 10)
+
+    result = stats.permutation_test(
+        (z,), statistic, permutation_type="samples", vectorized=True, alternative="greater",
+        n_resamples=SIGN_FLIP_RESAMPLES, rng=np.random.default_rng(SIGN_FLIP_SEED),
+    )
+    observed, null = float(statistic(z, 0)), result.null_distribution
+    return float(result.pvalue), float((1 + np.count_nonzero(null <= observed)) / (null.size + 1))
+
+
+def sign_flip_tails(samples: Any) -> tuple[np.ndarray, np.ndarray]:
+    """The discrete kind against 0: sign-flip (randomisation) p-values of the mean, per row: (greater, less).
+
+    H0: the values are symmetric about 0, so each of the 2^n sign patterns of
+    the observed values is equally likely. p_greater = the fraction of patterns
+    whose mean is >= the observed mean (the observed pattern included), p_less
+    the fraction <=. Exact under H0 whatever the values -- tied, zero, on two
+    levels or on twenty -- so its size is <= alpha at every n; the price is
+    p >= 2^-n (n = 3: 0.125; n = 8: 0.0039; n = 10: 0.00098), the most n seeds
+    can show (`fewest_seeds`). Every pattern is counted up to
+    n = `EXACT_SIGN_FLIP_MAX_N` (`_exact_sign_flip_tails`); beyond, where 2^-n is
+    far below any level in use, `SIGN_FLIP_RESAMPLES` random patterns from a
+    fixed seed (p >= 1/(resamples + 1), valid as a Monte Carlo randomisation
+    test). Means are compared on x / max|x|. A row of zeros gives p = 1 both ways.
+    """
+    rows = _rows(samples)
+    count, n = rows.shape
+    scale = np.max(np.abs(rows), axis=1)
+    zero = scale == 0
+    z = rows / np.where(zero, 1.0, scale)[:, None]
+    greater, less = np.ones(count), np.ones(count)
+    if n <= EXACT_SIGN_FLIP_MAX_N:
+        per_block = max(1, 2**22 // 2 ** (n - n // 2))  # bounds the (rows, 2^(n/2)) arrays to ~32 MB
+        for block in _blocks(count, per_block):
+            greater[block], less[block] = _exact_sign_flip_tails(z[block])
+    else:
+        for i in range(count):
+            greater[i], less[i] = _monte_carlo_sign_flip_tails(z[i])
+    return np.where(zero, 1.0, greater), np.where(zero, 1.0, less)
 
 
 def sign_flip_p(x: Any, alternative: str) -> float:
-    """One-sided sign-flip permutation p-value of mean(x) against 0.
-
-    H0: x is symmetric about 0, so every one of the 2^n sign patterns of x is
-    equally likely; p = the fraction of sign flips whose mean is >= the
-    observed one ("greater"; <= for "less"), the observed pattern included.
-    Exact under H0 whatever the distribution, ties and zeros included, so its
-    size is <= alpha at any n. The price of exactness: p >= 2^-n (n = 3: 0.125,
-    n = 5: 0.031), the floor of what n seeds can show. All 2^n patterns are
-    enumerated up to n = `EXACT_SIGN_FLIP_MAX_N` (checked against
-    `scipy.stats.permutation_test` in tests/test_stats.py); beyond,
-    `scipy.stats.permutation_test` draws `SIGN_FLIP_RESAMPLES` random flips
-    from a fixed seed (p >= 1/(resamples + 1), still valid). Means are
-    compared on x / max|x| with a tolerance of `SIGN_FLIP_TOL`, so that flips
-    equal in exact arithmetic count as ties despite float rounding.
-    """
+    """One-sided sign-flip p-value of mean(x) against 0 for one sample (see `sign_flip_tails`)."""
     _check_alternative(alternative)
-    v = _vector(x, "x")
-    scale = float(np.max(np.abs(v)))
-    if scale == 0.0:
-        return 1.0
-    z = v / scale
-    n = z.shape[0]
-    if n <= EXACT_SIGN_FLIP_MAX_N:
-        return _exact_sign_flip_count(z, float(np.mean(z)), alternative) / 2**n
-    res = stats.permutation_test(
-        (z,), lambda w, axis: np.round(np.mean(w, axis=axis), 10),
-        permutation_type="samples", vectorized=True, alternative=alternative,
-        n_resamples=SIGN_FLIP_RESAMPLES, rng=np.random.default_rng(SIGN_FLIP_SEED),
-    )
-    return float(res.pvalue)
+    greater, less = sign_flip_tails(_vector(x, "x"))
+    return float(greater[0] if alternative == "greater" else less[0])
 
 
-def _sign_flip_how(n: int) -> str:
-    flips = ("all 2^n flips" if n <= EXACT_SIGN_FLIP_MAX_N
-             else f"{SIGN_FLIP_RESAMPLES} random flips, seed {SIGN_FLIP_SEED}")
-    return f"{flips}; chosen for values on few levels"
+def fewest_seeds(level: float) -> int:
+    """The fewest seeds n whose smallest sign-flip p, 2^-n, is below `level`.
+
+    No test that is exact for every symmetric distribution can do better: given
+    the magnitudes |x_i| (complete for that family) the only randomness left is
+    the 2^n equally likely sign patterns. Holm over a family of m hypotheses
+    rejects nothing unless its smallest p is below alpha / m, so a discrete
+    hypothesis needs at least fewest_seeds(alpha / m) seeds to be rejected at
+    Holm's first step (later steps are less strict).
+    """
+    return math.floor(math.log2(1 / level)) + 1
+
+
+@functools.cache
+def _bootstrap_weights(n: int) -> np.ndarray:
+    """(BOOTSTRAP_RESAMPLES, n): resample counts / n, multinomial(n, 1/n each), drawn once from the fixed seed."""
+    rng = np.random.default_rng(BOOTSTRAP_SEED)
+    weights = rng.multinomial(n, np.full(n, 1.0 / n), size=BOOTSTRAP_RESAMPLES) / n
+    weights.flags.writeable = False
+    return weights
+
+
+def bootstrap_t_tails(samples: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Bootstrap-t p-values of the mean against 0, per row: (greater, less); 1 for a constant row.
+
+    t = mean / (s / sqrt(n)) (s with ddof=1). Its null distribution is
+    estimated by resampling the row with replacement: T* = (mean* - mean) /
+    (s* / sqrt(n)) over `BOOTSTRAP_RESAMPLES` resamples (Efron & Tibshirani
+    1993, ch. 12; second-order accurate where the t-test is first-order: it
+    carries the data's skewness, Hall 1988). p_less = (1 + #{T* <= t}) / (B + 1),
+    p_greater with >=. A resample of one repeated value has s* = 0: T* = +-inf
+    by the sign of mean* - mean (0 if equal), which is what makes the test see
+    skewed discrete data: with d in {0, 3} at (2/3, 1/3), the resamples that
+    miss the rare 3 are exactly the samples a symmetric test would wrongly call
+    significant. Resamples are drawn once per n from `BOOTSTRAP_SEED` and the
+    row is sorted first, so p depends on the values alone, not on their order.
+    Near-ties within 1e-9 |t| count as at least as extreme (conservative).
+    """
+    rows = np.sort(_rows(samples), axis=1)
+    count, n = rows.shape
+    require_n(n, MIN_SEEDS_T, "bootstrap-t")
+    mean = rows.mean(axis=1)
+    deviations = rows - mean[:, None]
+    variance = (deviations**2).sum(axis=1) / (n - 1)
+    constant = constant_rows(rows)
+    t_observed = np.where(constant, 0.0, mean / np.sqrt(np.where(constant, 1.0, variance) / n))
+    weights = _bootstrap_weights(n)
+    at_least, at_most = np.ones(count), np.ones(count)
+    for block in _blocks(count, 64):
+        dev = deviations[block]
+        spread = np.sqrt(np.where(constant[block], 1.0, variance[block]))
+        shift = weights @ dev.T  # (B, rows): mean* - mean
+        resampled_variance = np.maximum(weights @ (dev**2).T - shift**2, 0.0) * n / (n - 1)
+        one_value = resampled_variance <= (1e-9 * spread) ** 2
+        with np.errstate(divide="ignore", invalid="ignore"):
+            t_star = shift / np.sqrt(resampled_variance / n)
+        signed_infinity = np.where(shift > 0, np.inf, -np.inf)
+        t_star = np.where(one_value, np.where(np.abs(shift) <= 1e-9 * spread, 0.0, signed_infinity), t_star)
+        t = t_observed[block]
+        slack = 1e-9 * np.maximum(1.0, np.abs(t))
+        at_least[block] += np.count_nonzero(t_star >= t - slack, axis=0)
+        at_most[block] += np.count_nonzero(t_star <= t + slack, axis=0)
+    resamples = BOOTSTRAP_RESAMPLES + 1
+    return np.where(constant, 1.0, at_least / resamples), np.where(constant, 1.0, at_most / resamples)
+
+
+def boundary_tails(samples: Any, boundary: float) -> tuple[np.ndarray, np.ndarray]:
+    """The discrete kind against b != 0: p per row of "the mean is above b" (greater) and "below it" (less).
+
+    For nulls that do not make the values symmetric: E[x] = b where b is a
+    smallest effect of interest, an equivalence margin or a constant the claim
+    names. Symmetry about such a boundary has no reason to hold: with d in
+    {0, 0.003} at (2/3, 1/3) the mean is 0.001, yet most samples lie below it
+    and the sign-flip test about 0.001 rejects 13% of the time at n = 5. Each
+    tail's p is the LARGER of
+      * the sign-flip p of x - b (`sign_flip_tails`): exact when x is
+        symmetric about b, any shape; and
+      * the bootstrap-t p (`bootstrap_t_tails`): it estimates the skewed
+        sampling distribution from the data, and on skewed discrete values it
+        is what keeps the size.
+    The larger of two p-values is a valid p-value whenever either one is, so
+    the test keeps its size under symmetry exactly and under skew as far as the
+    bootstrap-t does (reports/size-grid.md measures both). A constant row gives
+    p = 1 both ways (refused): n equal values are as consistent with a mean at
+    the boundary, reached through a rare value that did not show, as with any
+    other mean (Bahadur & Savage 1956: no test of a mean holds its size over
+    every distribution).
+    """
+    rows = _rows(samples)
+    shifted = rows - boundary
+    flip_greater, flip_less = sign_flip_tails(shifted)
+    boot_greater, boot_less = bootstrap_t_tails(shifted)
+    constant = constant_rows(rows)
+    return (np.where(constant, 1.0, np.maximum(flip_greater, boot_greater)),
+            np.where(constant, 1.0, np.maximum(flip_less, boot_less)))
+
+
+def mean_tails(samples: Any, boundary: float, *, discrete: bool) -> tuple[np.ndarray, np.ndarray]:
+    """The one rule per kind for "the mean is above / below `boundary`", per row: (greater, less).
+
+    continuous: `t_tails` against any boundary. discrete: `sign_flip_tails`
+    against 0 ("no difference": symmetry), `boundary_tails` against any other
+    boundary. The module docstring gives the maths.
+    """
+    if not discrete:
+        return t_tails(samples, boundary)
+    if boundary == 0.0:
+        return sign_flip_tails(samples)
+    return boundary_tails(samples, boundary)
+
+
+def equivalence_tails(samples: Any, margin: float, *, discrete: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per row: (p of |mean| < margin, p of mean > +margin, p of mean < -margin), by `mean_tails` of the kind.
+
+    TOST: equivalence is shown when both "mean > -margin" and "mean < +margin"
+    reject, so its p is the larger of the two one-sided p-values.
+    """
+    above_lower, below_lower = mean_tails(samples, -margin, discrete=discrete)
+    above_upper, below_upper = mean_tails(samples, margin, discrete=discrete)
+    return np.maximum(above_lower, below_upper), above_upper, below_lower
+
+
+def _method(n: int, discrete: bool, boundary: float) -> str:
+    """How `mean_tails` decides a test against `boundary`, in words."""
+    if not discrete:
+        return "t-test (declared continuous)"
+    flips = ("all 2^n sign flips" if n <= EXACT_SIGN_FLIP_MAX_N
+             else f"{SIGN_FLIP_RESAMPLES} random sign flips, seed {SIGN_FLIP_SEED}")
+    if boundary == 0.0:
+        return f"exact sign-flip randomisation test (declared discrete; {flips})"
+    return (f"boundary test (declared discrete): the larger p of sign flips about it ({flips}) and a bootstrap-t "
+            f"({BOOTSTRAP_RESAMPLES} resamples, seed {BOOTSTRAP_SEED})")
 
 
 def _check_min_effect(min_effect: float | None) -> None:
@@ -328,11 +558,33 @@ def _check_min_effect(min_effect: float | None) -> None:
         )
 
 
+def _t_interval(x: np.ndarray, shift: float) -> tuple[float, float, float]:
+    """(sd, CI low, CI high): the two-sided `CONFIDENCE` t interval of mean(x) - shift; [c, c] if constant."""
+    if constant_rows(x)[0]:
+        centre = float(np.mean(x)) - shift
+        return 0.0, centre, centre
+    ci = stats.ttest_1samp(x - shift, 0.0).confidence_interval(CONFIDENCE)
+    return float(np.std(x, ddof=1)), float(ci.low), float(ci.high)
+
+
+def _constant_note(x: np.ndarray, discrete: bool, popmean: float, min_effect: float | None) -> str:
+    """What a constant sample gets: refused (p = 1) except by sign flips against 0 (discrete kind)."""
+    n = x.shape[0]
+    what = f"zero variance: all {n} values equal {float(np.mean(x)):.6g}; CI = [c, c]"
+    if not discrete:
+        return what + "; a continuous statistic with one value cannot locate its mean: refused, p = 1 both ways"
+    if popmean != 0.0:
+        return what + "; a constant sample cannot locate a mean against a boundary: refused, p = 1 both ways"
+    return what + f"; sign flips (p >= 2^-{n} = {0.5**n:.3g})" + (
+        "; p_opposite against the claimed effect refused (p = 1)" if min_effect is not None else "")
+
+
 def one_sample_t(
     d: Any,
     *,
     hypothesis: str,
     statement: str,
+    discrete: bool,
     alternative: str = "greater",
     popmean: float = 0.0,
     min_effect: float | None = None,
@@ -340,73 +592,53 @@ def one_sample_t(
     test: str | None = None,
     between_variants: bool = False,
 ) -> Result:
-    """One-sample test on per-unit values `d` (paired differences, slopes, ...): t-test, or sign flips if discrete.
+    """One-sided test of the mean of per-unit values `d` (paired differences, slopes, ...) against `popmean`.
 
     H0: E[d] = popmean (one-sided: E[d] <= popmean for "greater").
     H1 (the claim): E[d] > popmean ("greater") or E[d] < popmean ("less").
     `test` names what `d` is (e.g. "paired differences"); the method is appended.
+    `discrete` is the statistic's pre-registered kind (the module docstring):
+    False -- the t-test; True -- exact sign flips against 0, the boundary test
+    (sign flips and bootstrap-t, the larger p) against popmean != 0.
 
-    Continuous data (more than n/2 distinct magnitudes |d - popmean|): t-test,
-    t = (mean(d) - popmean) / (sd(d) / sqrt(n)), sd with ddof=1, t ~ Student
-    t(n-1) under H0 (`scipy.stats.ttest_1samp`); p_value = P(T >= t) for
-    "greater" (P(T <= t) for "less").
+    p_opposite: the same test in the other direction -- or, with a pre-registered
+    `min_effect` (> 0, the smallest effect of interest in the claimed direction's
+    units), the test of the kind against popmean + min_effect ("greater"; popmean -
+    min_effect for "less"): small p_opposite then means "the claimed effect is
+    excluded", which a true zero effect eventually shows. The p of the opposite
+    direction against popmean is kept in `p_opposite_direction`.
 
-    Discrete data (values on a few levels, or all equal -- see
-    `_is_discrete`): `sign_flip_p` on d - popmean, exact under the symmetric null
-    whatever the data; p >= 2^-n, so 3 identical differences give p = 1/8 and
-    can never be SUPPORTED, where the t statistic c/0 would give p = 0. The
-    choice depends only on |d - popmean|, which the sign-flip null holds fixed,
-    so choosing does not bias it.
-
-    p_opposite: the same test in the other direction, against popmean -- or,
-    with a pre-registered `min_effect` (> 0, the smallest effect of interest in
-    the claimed direction's units), against popmean + min_effect ("greater";
-    popmean - min_effect for "less"): small p_opposite then means "the claimed
-    effect is excluded", which a true zero effect eventually shows. The p of
-    the opposite direction against popmean is kept in `p_opposite_direction`.
-
-    effect = mean(d) - popmean, with the two-sided 95% t CI
-    (`confidence_interval`); for constant data (sd = 0) the CI is [c, c].
+    effect = mean(d) - popmean, with the two-sided 95% t CI (for display; the
+    decision is the test above); for constant data the CI is [c, c].
     """
     _check_alternative(alternative)
     _check_min_effect(min_effect)
     x = _vector(d, "d")
     n = int(x.shape[0])
-    require_n(n, MIN_SEEDS_T, f"{hypothesis}: t-test")
+    require_n(n, MIN_SEEDS_T, f"{hypothesis}: test of a mean")
     if test is None:
         test = "values" if popmean == 0.0 else f"values vs {popmean:g}"
     sign = 1.0 if alternative == "greater" else -1.0
-    centred = x - popmean
-    bound = 0.0 if min_effect is None else sign * min_effect  # what p_opposite is tested against
-    effect = float(np.mean(centred))
-    discrete = _is_discrete(centred) or (min_effect is not None and _is_discrete(centred - bound))
-    if _is_constant(x):
-        sd, ci_low, ci_high = 0.0, effect, effect
-        note = (f"zero variance: all {n} values equal {float(np.mean(x)):.6g} (difference from {popmean:g}: "
-                f"{effect:+.6g}); t undefined, decided by sign flips (p >= 2^-{n} = {0.5**n:.3g}); CI = [c, c]")
+    effect = float(np.mean(x - popmean))
+    sd, ci_low, ci_high = _t_interval(x, popmean)
+    greater, less = mean_tails(x, popmean, discrete=discrete)
+    p, p_dir = (float(greater[0]), float(less[0])) if sign > 0 else (float(less[0]), float(greater[0]))
+    if sd == 0.0:
+        note = _constant_note(x, discrete, popmean, min_effect)
+    elif discrete:
+        note = f"p >= 2^-{n} = {0.5**n:.3g}; CI: t interval, df = {n - 1}"
     else:
-        res = stats.ttest_1samp(centred[:, None], np.array([0.0, bound]))  # against 0 and the bound at once
-        sd = float(np.std(x, ddof=1))
-        ci = res.confidence_interval(CONFIDENCE)
-        ci_low, ci_high = float(ci.low[0]), float(ci.high[0])
-        t0, tb = float(res.statistic[0]), float(res.statistic[1])
-        note = (f"tied or zero values: decided by sign flips (p >= 2^-{n} = {0.5**n:.3g}); t CI" if discrete
-                else f"t = {t0:.4g}, df = {n - 1}")
-    if discrete:
-        p = sign_flip_p(centred, alternative)
-        p_dir = sign_flip_p(centred, _opposite(alternative))
-        p_opp = p_dir if min_effect is None else sign_flip_p(centred - bound, _opposite(alternative))
-        method = f"exact sign-flip permutation test of the mean (one-sided; {_sign_flip_how(n)})"
-    else:
-        tails = {"greater": (stats.t.sf(t0, n - 1), stats.t.sf(tb, n - 1)),
-                 "less": (stats.t.cdf(t0, n - 1), stats.t.cdf(tb, n - 1))}
-        p = float(tails[alternative][0])
-        p_dir, p_opp = (float(q) for q in tails[_opposite(alternative)])
-        method = "t-test (one-sided)"
+        note = f"t = {effect / (sd / math.sqrt(n)):.4g}, df = {n - 1}"
+    p_opp = p_dir
     if min_effect is not None:
-        note += f"; p_opposite tests the claimed effect ({'>=' if sign > 0 else '<='} {bound:+g}) against the data"
+        bound = popmean + sign * min_effect
+        above, below = mean_tails(x, bound, discrete=discrete)
+        p_opp = float(below[0] if sign > 0 else above[0])
+        note += (f"; p_opposite tests the claimed effect ({'>=' if sign > 0 else '<='} {bound - popmean:+g}) "
+                 f"against the data: {_method(n, discrete, bound)}")
     return Result(
-        hypothesis, statement, f"{test}: {method}", n, effect, ci_low, ci_high, p, p_opp, unit,
+        hypothesis, statement, f"{test}: {_method(n, discrete, popmean)}, one-sided", n, effect, ci_low, ci_high,
+        p, p_opp, unit,
         alternative=alternative, sd=sd, min_n=MIN_SEEDS_T, note=note,
         min_effect=None if min_effect is None else float(min_effect),
         p_opposite_direction=None if min_effect is None else p_dir,
@@ -420,23 +652,25 @@ def paired_t(
     *,
     hypothesis: str,
     statement: str,
+    discrete: bool,
     alternative: str = "greater",
     min_effect: float | None = None,
     unit: str = "",
     between_variants: bool = False,
 ) -> Result:
-    """Paired t-test of `a` against `b`, paired by seed (index i = seed i); sign flips for discrete data.
+    """Paired test of `a` against `b`, paired by seed (index i = seed i): `one_sample_t` on d = a - b.
 
-    d_i = a_i - b_i. H0: E[d] = 0. H1 (the claim): E[d] > 0 ("greater": a > b)
-    or E[d] < 0 ("less": a < b). Statistic t = mean(d) / (sd(d)/sqrt(n)) ~ t(n-1)
-    under H0 -- identical to `scipy.stats.ttest_rel(a, b)`.
-    effect = mean(a - b) (sign as computed), 95% two-sided t CI.
-    See `one_sample_t` for discrete data (exact sign flips, p >= 2^-n) and for
-    `min_effect`. `between_variants=True` marks a comparison of the baseline
-    with the dropout model (what the A/A check must never find).
+    H0: E[d] = 0. H1 (the claim): E[d] > 0 ("greater": a > b) or E[d] < 0
+    ("less": a < b). Continuous kind: t = mean(d) / (sd(d)/sqrt(n)) ~ t(n-1)
+    under H0 -- identical to `scipy.stats.ttest_rel(a, b)`. Discrete kind: the
+    exact sign-flip test of d (two variants exchangeable within a seed make d
+    symmetric about 0 under H0). effect = mean(a - b) (sign as computed), 95%
+    two-sided t CI. See `one_sample_t` for `min_effect`. `between_variants=True`
+    marks a comparison of the baseline with the dropout model (what the A/A
+    check must never find).
     """
     return one_sample_t(
-        _paired(a, b), hypothesis=hypothesis, statement=statement,
+        _paired(a, b), hypothesis=hypothesis, statement=statement, discrete=discrete,
         alternative=alternative, popmean=0.0, min_effect=min_effect, unit=unit,
         test="paired differences", between_variants=between_variants,
     )
@@ -452,33 +686,33 @@ def equivalence_tost(
     margin: float,
     hypothesis: str,
     statement: str,
+    discrete: bool,
     unit: str = "",
     between_variants: bool = False,
 ) -> Result:
     """Paired TOST (two one-sided tests) equivalence test on d = a - b.
 
     H0: |E[d]| >= margin. H1 (the claim "a and b are similar"): |E[d]| < margin.
-    The two one-sided tests:
+    The two one-sided tests, each a test of the mean at a boundary by the rule
+    of the statistic's declared kind (`mean_tails`):
         p_lower: H0 E[d] <= -margin vs E[d] > -margin
         p_upper: H0 E[d] >= +margin vs E[d] < +margin
-    p_value = max(p_lower, p_upper) (reject H0 iff both reject; for the t
-    version, equivalently the 90% t CI lies inside (-margin, margin)).
-    Continuous data: t statistics from one `scipy.stats.ttest_1samp` call
-    against both bounds, one-sided tails from `scipy.stats.t`, df = n-1.
-    Discrete data (tied or zero values of |d - margin| or |d + margin|, or all
-    d equal): each one-sided test is the exact sign-flip test on d -+ margin
-    (`sign_flip_p`), so a constant difference inside the margin gets
-    p = 2^-n (never 0: n seeds cannot show more), not the t statistic's c/0.
+    p_value = max(p_lower, p_upper) (`equivalence_tails`): reject H0 iff both
+    reject. Continuous kind: the paired t TOST (equivalently, the 90% t CI
+    inside (-margin, margin)). Discrete kind: each side the boundary test (the
+    larger p of sign flips about the margin and a bootstrap-t), so that neither
+    symmetry about the margin nor a skewed, discrete d can make it over-claim
+    equivalence. Constant differences give p = 1 both ways (refused): n equal
+    values cannot show where the mean of a distribution with rare other values lies.
 
     p_opposite -- evidence that the difference lies OUTSIDE the margin: the
     one-sided p of E[d] > +margin or of E[d] < -margin, on whichever side the
-    estimate lies (= the smaller of the two). REFUTED at alpha thus means the
-    difference is significantly beyond the margin.
+    estimate lies. REFUTED at alpha thus means the difference is significantly
+    beyond the margin.
 
-    effect = mean(d) with its 95% two-sided t CI (for display; the decision is
-    the max-p above; [c, c] for constant data). kind = "equivalence".
-    `between_variants=True` marks a comparison of the baseline with the
-    dropout model.
+    effect = mean(d) with its 95% two-sided t CI (for display; [c, c] for
+    constant data). kind = "equivalence". `between_variants=True` marks a
+    comparison of the baseline with the dropout model.
     """
     if not (margin > 0 and math.isfinite(margin)):
         raise ValueError(f"margin must be a positive finite number, got {margin!r}")
@@ -486,34 +720,14 @@ def equivalence_tost(
     n = int(d.shape[0])
     require_n(n, MIN_SEEDS_T, f"{hypothesis}: TOST equivalence test")
     mean = float(np.mean(d))
-    discrete = _is_discrete(d - margin) or _is_discrete(d + margin)
-    if _is_constant(d):
-        sd, ci_low, ci_high = 0.0, mean, mean
-        note = (f"zero variance: all {n} paired differences equal {mean:+.6g}, decided by sign flips "
-                f"(p >= 2^-{n} = {0.5**n:.3g}); CI = [c, c]; ")
-    else:
-        # one ttest_1samp call against -margin, +margin and 0; one-sided tails (df = n-1) from scipy.stats.t
-        res = stats.ttest_1samp(d[:, None], np.array([-margin, margin, 0.0]))
-        t_lo, t_hi = float(res.statistic[0]), float(res.statistic[1])
-        sd = float(np.std(d, ddof=1))
-        ci = res.confidence_interval(CONFIDENCE)
-        ci_low, ci_high = float(ci.low[2]), float(ci.high[2])
-        note = "tied or zero values of |d -+ margin|: decided by sign flips; " if discrete else ""
-    if discrete:
-        test = f"TOST equivalence (paired exact sign-flip test per side; {_sign_flip_how(n)}), margin ±{margin:g}"
-        p_lower = sign_flip_p(d + margin, "greater")
-        p_upper = sign_flip_p(d - margin, "less")
-        p_above = sign_flip_p(d - margin, "greater")
-        p_below = sign_flip_p(d + margin, "less")
-    else:
-        test = f"TOST equivalence (paired t), margin ±{margin:g}"
-        df = n - 1
-        p_lower, p_upper = float(stats.t.sf(t_lo, df)), float(stats.t.cdf(t_hi, df))
-        p_above, p_below = float(stats.t.sf(t_hi, df)), float(stats.t.cdf(t_lo, df))
-    note += f"TOST one-sided p: vs -margin {p_lower:.4g}, vs +margin {p_upper:.4g}"
+    sd, ci_low, ci_high = _t_interval(d, 0.0)
+    equivalent, above, below = (float(p[0]) for p in equivalence_tails(d, margin, discrete=discrete))
+    note = (f"zero variance: all {n} paired differences equal {mean:+.6g}; a constant sample cannot locate a "
+            "mean: p = 1 both ways" if sd == 0.0 else f"CI: t interval, df = {n - 1}")
     return Result(
-        hypothesis, statement, test, n, mean, ci_low, ci_high,
-        max(p_lower, p_upper), p_above if mean >= 0 else p_below, unit,
+        hypothesis, statement,
+        f"TOST equivalence, margin ±{margin:g} (each side: {_method(n, discrete, margin)})", n, mean,
+        ci_low, ci_high, equivalent, above if mean >= 0 else below, unit,
         kind="equivalence", alternative="within", sd=sd,
         margin=float(margin), min_n=MIN_SEEDS_T, note=note, discrete=discrete,
         between_variants=between_variants, values=tuple(float(v) for v in d),
@@ -612,8 +826,9 @@ def trend_test(
         monotone, scale-free trend in [-1, 1] (a seed with constant values has
         tau 0).
     Then a one-sample test across seeds on those per-seed statistics
-    (`one_sample_t`: the t-test, or the exact sign-flip test when the per-seed
-    statistics tie -- Kendall taus often do -- or are all equal):
+    (`one_sample_t`), whose kind the statistic fixes: a slope is continuous
+    (the t-test); a Kendall tau over E epochs takes at most E(E-1)/2 + 1
+    values by construction, so it is discrete (exact sign flips against 0):
     H0: E[trend] = 0; H1 (the claim): E[trend] > 0 ("greater": increases) or
     < 0 ("less": decreases). The per-seed fits only summarise each seed; epochs
     within a seed are NOT treated as independent. `min_effect` (per epoch, or
@@ -643,8 +858,8 @@ def trend_test(
         per_seed = np.array(taus)
         what, eff_unit = "per-seed Kendall tau", "Kendall tau"
     return one_sample_t(
-        per_seed, hypothesis=hypothesis, statement=statement, alternative=alternative,
-        min_effect=min_effect, unit=eff_unit, test=f"{what} vs epoch, across seeds",
+        per_seed, hypothesis=hypothesis, statement=statement, discrete=statistic == "kendall",
+        alternative=alternative, min_effect=min_effect, unit=eff_unit, test=f"{what} vs epoch, across seeds",
     )
 
 
@@ -731,16 +946,11 @@ def seeds_needed_tost(
     return _smallest_n(lambda n: power_tost(delta_z, margin_z, n, alpha), min_n, cap, power)
 
 
-def _sign_flip_min_n(level: float) -> int:
-    """The smallest n whose sign-flip p floor 2^-n is below `level`."""
-    return math.floor(math.log2(1 / level)) + 1
-
-
 def _seeds_needed(r: Result, level: float) -> tuple[int | None, str | None]:
     """(n, "support" | "refute") at the observed effect; see `Verdict`."""
     if r.sd is None or not r.sd > 0:
         return None, None
-    lo = max(r.min_n, _sign_flip_min_n(level)) if r.discrete else r.min_n
+    lo = max(r.min_n, fewest_seeds(level)) if r.discrete else r.min_n
     if r.kind == "equivalence":
         if r.margin is None:
             return None, None
@@ -883,6 +1093,6 @@ def prediction_interval(values: Any, confidence: float = CONFIDENCE) -> tuple[fl
     if not 0 < confidence < 1:
         raise ValueError(f"confidence must be in (0, 1), got {confidence}")
     mean = float(np.mean(x))
-    sd = 0.0 if _is_constant(x) else float(np.std(x, ddof=1))
+    sd = 0.0 if constant_rows(x)[0] else float(np.std(x, ddof=1))
     half = float(stats.t.ppf(0.5 + confidence / 2, n - 1)) * sd * math.sqrt(1 + 1 / n)
     return mean - half, mean + half

@@ -20,6 +20,6 @@ def test_a_statistic_that_cannot_be_computed_names_its_claim():
     module = types.ModuleType("claims.test_cx")
     module.CLAIM = "CX"
     module.hypotheses = lambda ev: [stats.paired_t(np.log(counts), np.log(counts + 1), hypothesis="CX",
-                                                   statement="stand-in")]
+                                                   statement="stand-in", discrete=False)]
     with np.errstate(divide="ignore"), pytest.raises(family.HypothesisError, match=r"CX \(claims.test_cx.hypotheses\)"):
         family._computed(module, "hypotheses", evidence=None)

@@ -96,7 +96,8 @@ def test_calibrate_pins_only_unanimous_and_improbable_flips():
 
 
 def write_expectations(path, key: str, hypotheses: dict) -> None:
-    path.write_text(json.dumps({"provenance": {"config_key": key}, "hypotheses": hypotheses}))
+    path.write_text(json.dumps({"provenance": {"config_key": key}, "hypotheses": hypotheses,
+                                "sets": [calibration_set(k, {}) for k in range(10)]}))
 
 
 def test_expectations_are_refused_when_stale(tmp_path):
@@ -106,12 +107,16 @@ def test_expectations_are_refused_when_stale(tmp_path):
     write_expectations(path, "key-a", {"C1": entry})
     loaded = stability.load_expectations(path, "key-a", ["C1"])
     assert loaded["C1"].pinned == SUPPORTED and "pinned SUPPORTED" in loaded["C1"].stability()
+    assert loaded["C1"].seeds == 30  # 10 sets of 3 seeds
     with pytest.raises(stability.StaleExpectations, match="another smoke configuration.*calibrate_smoke"):
         stability.load_expectations(path, "key-b", ["C1"])
     with pytest.raises(stability.StaleExpectations, match="not calibrated: C2; no longer exist: none"):
         stability.load_expectations(path, "key-a", ["C1", "C2"])
     with pytest.raises(stability.StaleExpectations, match="cannot read"):
         stability.load_expectations(tmp_path / "missing.json", "key-a", ["C1"])
+    path.write_text(json.dumps({"provenance": {"config_key": "key-a"}, "hypotheses": {"C1": entry}}))
+    with pytest.raises(stability.StaleExpectations, match="no calibrated seed sets.*calibrate_smoke"):
+        stability.load_expectations(path, "key-a", ["C1"])
 
 
 def test_the_committed_expectations_hold_their_promises():
@@ -123,3 +128,67 @@ def test_the_committed_expectations_hold_their_promises():
     pinned = [h for h in content["hypotheses"].values() if h["pinned"]]
     assert all(h["flip_probability"] <= content["flip_threshold"] for h in pinned)
     assert content["suite_red_probability"] <= stability.SUITE_RED_BUDGET
+
+
+# --------------------------------------------------------------------------- the holes an audit found
+
+
+def test_no_evidence_either_way_in_every_set_is_never_pinned():
+    """p = q = 1 in every set (a hypothesis that never saw evidence): no spread, so no model and no pin. The
+    model used to skip such a part and call the flip probability 0, pinning INCONCLUSIVE."""
+    assert stability.flip_probability(INCONCLUSIVE, [1.0] * 16, [1.0] * 16, family_size=40) is None
+    sets = [calibration_set(k, {"C9": (INCONCLUSIVE, 1.0, 1.0)}) for k in range(16)]
+    calibrated = stability.calibrate(sets)["hypotheses"]["C9"]
+    assert calibrated["pinned"] is None and calibrated["flip_probability"] is None
+    # the same holds for any constant p, e.g. an exact test at its floor 2^-10 in every set
+    assert stability.flip_probability(SUPPORTED, [2.0**-10] * 16, [1.0] * 16, family_size=40) is None
+
+
+def test_the_file_keeps_every_sets_p_and_q_and_the_flip_probabilities_recompute_from_it(tmp_path):
+    rng = np.random.default_rng(5)
+    sets = []
+    strong_p, strong_q = simulated_sets(effect=4.5, sets=16, seeds=10, rng=rng)
+    weak_p, weak_q = simulated_sets(effect=-4.0, sets=16, seeds=10, rng=rng)
+    for k in range(16):
+        sets.append(calibration_set(k, {
+            "C1": (SUPPORTED, float(strong_p[k]), float(strong_q[k])),
+            "C2": (REFUTED, float(weak_p[k]), float(weak_q[k])),
+            "C3": (INCONCLUSIVE, float(rng.uniform(0.1, 0.9)), float(rng.uniform(0.1, 0.9))),
+        }))
+    path = tmp_path / "expectations.json"
+    path.write_text(json.dumps(stability.calibrate(sets), indent=1, sort_keys=True))
+    content = json.loads(path.read_text())
+    assert content["calibrated_seeds"] == 48 and "1 seed in 48" in content["blind_spot"]
+    for hid, h in content["hypotheses"].items():
+        assert len(h["p_value"]) == len(h["p_opposite"]) == 16
+        # raw p as decided, to P_DIGITS significant digits of its smaller tail
+        raw = [s["hypotheses"][hid]["p_value"] for s in sets]
+        np.testing.assert_allclose(np.minimum(h["p_value"], 1 - np.array(h["p_value"])),
+                                   np.minimum(raw, 1 - np.array(raw)), rtol=10.0 ** -(stability.P_DIGITS - 1))
+        (verdict,) = [v for v, count in h["frequencies"].items() if count == 16]
+        recomputed = stability.flip_probability(verdict, h["p_value"], h["p_opposite"], content["family_sizes"]["primary"])
+        assert recomputed == h["flip_probability"], hid
+    assert content["hypotheses"]["C1"]["pinned"] == SUPPORTED and content["hypotheses"]["C2"]["pinned"] == REFUTED
+
+
+def test_rounding_keeps_the_small_tail():
+    assert stability.rounded_p(0.999999876543) == pytest.approx(1 - 1.235e-7, abs=1e-16)
+    assert stability.rounded_p(3.14159e-5) == 3.142e-5 and stability.rounded_p(1.0) == 1.0
+    p, q = 0.999999876543, 1 - 0.999999876543
+    assert abs(stability.rounded_p(p) + stability.rounded_p(q) - 1.0) < 1e-12  # p + q = 1 survives rounding
+
+
+def test_the_pins_say_what_they_cannot_see():
+    """A pin is modelled from the calibrated seeds: a failure mode rarer than about one seed in that many most
+    likely never showed. The statement's number is the chance of exactly that, checked by simulation."""
+    seeds = 160
+    unseen = stability.unseen_probability(1 / seeds, seeds)
+    rng = np.random.default_rng(6)
+    simulated = np.mean(~np.any(rng.random((20_000, seeds)) < 1 / seeds, axis=1))
+    assert abs(simulated - unseen) < 4 * np.sqrt(unseen * (1 - unseen) / 20_000)
+    words = stability.blind_spot(seeds)
+    assert "1 seed in 160" in words and f"{unseen:.0%}" in words
+    pinned = stability.Expectation("C1", {SUPPORTED: 16, REFUTED: 0, INCONCLUSIVE: 0}, 1e-6, SUPPORTED, seeds)
+    assert words in pinned.stability()
+    assert words not in stability.Expectation("C2", {SUPPORTED: 8, REFUTED: 0, INCONCLUSIVE: 8}, None, None,
+                                              seeds).stability()

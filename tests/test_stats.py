@@ -11,6 +11,7 @@ Each simulation prints its measured rate (`pytest -s` shows them).
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import json
 import math
 
@@ -33,6 +34,9 @@ N_SIMS = 2000
 STRICT = 0.001  # level of the binomial checks on simulated rates
 
 KW = {"hypothesis": "H", "statement": "claim"}
+# The statistic's declared kind (harness/stats.py): C continuous (the t-test), D discrete (sign flips).
+C = KW | {"discrete": False}
+D = KW | {"discrete": True}
 
 
 def _report(name: str, k: int, n: int) -> float:
@@ -72,7 +76,7 @@ def paired_normal(rng: np.random.Generator, sims: int, n: int, delta: float = 0.
 def test_paired_t_matches_scipy_ttest_rel():
     rng = np.random.default_rng(0)
     a, b = rng.normal(0.3, 1, 8), rng.normal(0, 1, 8)
-    r = S.paired_t(a, b, **KW)
+    r = S.paired_t(a, b, **C)
     ref = st.ttest_rel(a, b, alternative="greater")
     ci = st.ttest_rel(a, b).confidence_interval(0.95)
     assert r.p_value == pytest.approx(ref.pvalue, rel=1e-12)
@@ -81,7 +85,7 @@ def test_paired_t_matches_scipy_ttest_rel():
     assert r.effect == pytest.approx(np.mean(a - b))
     assert r.n == 8 and r.kind == "superiority" and r.sd == pytest.approx(np.std(a - b, ddof=1))
     # "less" claims a < b: p-values swap, the effect keeps its computed sign
-    rl = S.paired_t(a, b, alternative="less", **KW)
+    rl = S.paired_t(a, b, alternative="less", **C)
     assert (rl.p_value, rl.p_opposite) == pytest.approx((r.p_opposite, r.p_value))
     assert rl.effect == r.effect
 
@@ -89,7 +93,7 @@ def test_paired_t_matches_scipy_ttest_rel():
 def test_one_sample_t_popmean_shifts_effect_and_ci():
     rng = np.random.default_rng(1)
     d = rng.normal(1.0, 1.0, 6)
-    r = S.one_sample_t(d, popmean=0.5, **KW)
+    r = S.one_sample_t(d, popmean=0.5, **C)
     ref = st.ttest_1samp(d, 0.5, alternative="greater")
     ci = st.ttest_1samp(d, 0.5).confidence_interval(0.95)
     assert r.p_value == pytest.approx(ref.pvalue, rel=1e-12)
@@ -144,9 +148,9 @@ def test_require_n_message():
 @pytest.mark.parametrize(
     "call, minimum",
     [
-        (lambda: S.paired_t([1.0, 2.0], [0.0, 0.0], **KW), 3),
-        (lambda: S.one_sample_t([1.0, 2.0], **KW), 3),
-        (lambda: S.equivalence_tost([1.0, 2.0], [0.0, 0.0], margin=1.0, **KW), 3),
+        (lambda: S.paired_t([1.0, 2.0], [0.0, 0.0], **C), 3),
+        (lambda: S.one_sample_t([1.0, 2.0], **C), 3),
+        (lambda: S.equivalence_tost([1.0, 2.0], [0.0, 0.0], margin=1.0, **C), 3),
         (lambda: S.trend_test(np.arange(4), np.ones((2, 4)), **KW), 3),
     ],
     ids=["paired_t", "one_sample_t", "tost", "trend"],
@@ -162,9 +166,9 @@ NAN = float("nan")
 @pytest.mark.parametrize(
     "call",
     [
-        lambda: S.paired_t([1.0, NAN, 2.0], [0.0, 0.0, 0.0], **KW),
-        lambda: S.one_sample_t([1.0, 2.0, float("inf")], **KW),
-        lambda: S.equivalence_tost([1.0, 2.0, 3.0], [0.0, NAN, 0.0], margin=1.0, **KW),
+        lambda: S.paired_t([1.0, NAN, 2.0], [0.0, 0.0, 0.0], **C),
+        lambda: S.one_sample_t([1.0, 2.0, float("inf")], **C),
+        lambda: S.equivalence_tost([1.0, 2.0, 3.0], [0.0, NAN, 0.0], margin=1.0, **C),
         lambda: S.trend_test(np.arange(3), np.array([[1.0, 2, 3], [1, NAN, 3], [1, 2, 3]]), **KW),
         lambda: S.trend_test(np.array([0.0, NAN, 2.0]), np.ones((3, 3)), **KW),
         lambda: S.mcnemar(np.array([1.0, NAN]), np.array([1.0, 0.0]), **KW),
@@ -181,11 +185,11 @@ def test_nan_inputs_raise(call):
 
 def test_bad_arguments_raise():
     with pytest.raises(ValueError, match="differ in length"):
-        S.paired_t([1.0, 2.0, 3.0], [1.0, 2.0], **KW)
+        S.paired_t([1.0, 2.0, 3.0], [1.0, 2.0], **C)
     with pytest.raises(ValueError, match="alternative"):
-        S.paired_t([1.0, 2.0, 3.0], [0.0, 0.0, 0.0], alternative="two-sided", **KW)
+        S.paired_t([1.0, 2.0, 3.0], [0.0, 0.0, 0.0], alternative="two-sided", **C)
     with pytest.raises(ValueError, match="margin"):
-        S.equivalence_tost([1.0, 2.0, 3.0], [0.0, 0.0, 0.0], margin=0.0, **KW)
+        S.equivalence_tost([1.0, 2.0, 3.0], [0.0, 0.0, 0.0], margin=0.0, **C)
     with pytest.raises(ValueError, match="shape"):
         S.trend_test(np.arange(3), np.ones((3, 4)), **KW)
     with pytest.raises(ValueError, match="boolean"):
@@ -206,10 +210,10 @@ def test_bad_arguments_raise():
         (-0.03, "less", 1 / 32, 1.0, SUPPORTED),
     ],
 )
-def test_zero_variance_paired_t_is_decided_by_sign_flips(diff, alternative, p, p_opp, verdict):
-    # 5 identical differences: the most extreme of the 2^5 sign patterns, p = 1/32 -- never 0
+def test_zero_variance_discrete_paired_test_is_decided_by_sign_flips(diff, alternative, p, p_opp, verdict):
+    # 5 identical differences of a discrete statistic: the most extreme of the 2^5 sign patterns, p = 1/32
     b = np.array([0.51, 0.47, 0.55, 0.49, 0.53])
-    r = S.paired_t(b + diff, b, alternative=alternative, **KW)  # float noise ~1e-17 in a - b
+    r = S.paired_t(b + diff, b, alternative=alternative, **D)  # float noise ~1e-17 in a - b
     assert (r.p_value, r.p_opposite) == pytest.approx((p, p_opp), rel=1e-12)
     assert r.effect == pytest.approx(diff, abs=1e-15)
     assert r.ci_low == r.ci_high == r.effect
@@ -220,21 +224,42 @@ def test_zero_variance_paired_t_is_decided_by_sign_flips(diff, alternative, p, p
     json.dumps(json_safe(v.as_dict()), allow_nan=False)
 
 
+def test_zero_variance_continuous_statistic_is_refused():
+    """A continuous statistic with one value: t = c/0 would say p = 0 at any n; the test refuses (p = 1)."""
+    b = np.array([0.51, 0.47, 0.55, 0.49, 0.53])
+    r = S.paired_t(b + 0.03, b, **C)
+    assert (r.p_value, r.p_opposite) == (1.0, 1.0) and "refused" in r.note and not r.discrete
+    assert S.holm([r])[0].verdict == INCONCLUSIVE
+
+
 def test_zero_variance_other_tests():
     b = np.array([0.1, 0.2, 0.3, 0.4, 0.5])
-    tost_in = S.equivalence_tost(b + 0.005, b, margin=0.01, **KW)
-    tost_out = S.equivalence_tost(b + 0.02, b, margin=0.01, **KW)
-    assert (tost_in.p_value, tost_in.p_opposite) == (1 / 32, 1.0) and "zero variance" in tost_in.note
-    assert (tost_out.p_value, tost_out.p_opposite) == (1.0, 1 / 32)
-    # identical straight lines in every seed: constant slope
+    # A constant difference cannot locate a mean against a boundary: a distribution whose mean sits on the
+    # margin, reached through a rare value that did not show, gives the same sample. Both kinds refuse.
+    for kind in (C, D):
+        tost_in = S.equivalence_tost(b + 0.005, b, margin=0.01, **kind)
+        tost_out = S.equivalence_tost(b + 0.02, b, margin=0.01, **kind)
+        assert (tost_in.p_value, tost_in.p_opposite) == (1.0, 1.0) and "zero variance" in tost_in.note
+        assert (tost_out.p_value, tost_out.p_opposite) == (1.0, 1.0)
+        assert S.one_sample_t(np.full(5, 0.995), popmean=0.99, **kind).p_value == 1.0
+    # identical straight lines in every seed: a slope is continuous, so a constant one is refused
     tr = S.trend_test(np.arange(5), np.tile(0.1 * np.arange(5), (4, 1)), **KW)
-    assert tr.p_value == pytest.approx(1 / 16) and tr.effect == pytest.approx(0.1) and tr.discrete
+    assert tr.p_value == 1.0 and tr.effect == pytest.approx(0.1) and not tr.discrete
+    # Kendall taus are discrete: four seeds with tau = 1 are the most extreme of 2^4 sign patterns
+    rising = S.trend_test(np.arange(5), np.tile(0.1 * np.arange(5), (4, 1)), statistic="kendall", **KW)
+    assert rising.p_value == pytest.approx(1 / 16) and rising.discrete
     flat = S.trend_test(np.arange(5), np.ones((4, 5)), statistic="kendall", **KW)
     assert (flat.p_value, flat.p_opposite, flat.effect) == (1.0, 1.0, 0.0)
     assert S.prediction_interval([2.0, 2.0, 2.0]) == (2.0, 2.0)
 
 
-# --------------------------------------------------------------------------- discrete data: exact sign flips
+# --------------------------------------------------------------------------- the kind decides the test
+
+
+def _exact_sign_flips(x: np.ndarray, alternative: str) -> float:
+    """scipy's exact sign-flip test: all 2^n patterns of `permutation_type="samples"`."""
+    return st.permutation_test((x,), lambda w, axis: np.round(np.mean(w, axis=axis), 12), vectorized=True,
+                               permutation_type="samples", n_resamples=np.inf, alternative=alternative).pvalue
 
 
 def test_sign_flip_p_hand_computed():
@@ -247,38 +272,93 @@ def test_sign_flip_p_hand_computed():
     # beyond EXACT_SIGN_FLIP_MAX_N: fixed-seed Monte Carlo, floor 1/(resamples + 1)
     n = S.EXACT_SIGN_FLIP_MAX_N + 5
     assert S.sign_flip_p(np.ones(n), "greater") == pytest.approx(1 / (S.SIGN_FLIP_RESAMPLES + 1))
-    r = S.one_sample_t(np.ones(n), **KW)
-    assert "random flips" in r.test and r.discrete
+    r = S.one_sample_t(np.ones(n), **D)
+    assert "random sign flips" in r.test and r.discrete
 
 
-def test_exact_sign_flip_p_matches_scipy_permutation_test():
-    rng = np.random.default_rng(11)
-    for n in (3, 6, 10):
-        for alternative in ("greater", "less"):
-            x = rng.integers(-3, 4, n) / 1000  # ties, zeros, float rounding
-            ref = st.permutation_test((x,), lambda w, axis: np.round(np.mean(w, axis=axis), 12), vectorized=True,
-                                      permutation_type="samples", n_resamples=np.inf, alternative=alternative)
-            assert S.sign_flip_p(x, alternative) == pytest.approx(ref.pvalue, rel=1e-12)
+@pytest.mark.parametrize("n", [3, 6, 10, 13, 16])
+def test_exact_sign_flips_count_every_pattern_as_scipy_does(n):
+    """The meet-in-the-middle count equals scipy's full enumeration, on tied and on spread values, per row."""
+    rng = np.random.default_rng(11 + n)
+    tied = rng.integers(-3, 4, (3, n)) / 1000  # ties, zeros, float rounding
+    spread = rng.normal(0.2, 1.0, (3, n))
+    rows = np.vstack([tied, spread])
+    greater, less = S.sign_flip_tails(rows)
+    for row, g, ls in zip(rows, greater, less):
+        assert g == pytest.approx(_exact_sign_flips(row, "greater"), rel=1e-12)
+        assert ls == pytest.approx(_exact_sign_flips(row, "less"), rel=1e-12)
+        assert S.sign_flip_p(row, "greater") == g  # one sample, the same code path
+    assert S.sign_flip_tails(np.zeros((2, n)))[0].tolist() == [1.0, 1.0]
 
 
-def test_spread_data_keeps_the_t_test_even_with_a_tie_and_few_levels_switch_to_sign_flips():
+def test_the_declared_kind_alone_chooses_the_test():
+    """No test is chosen by the data: spread values, an incidental tie and values on a few levels get the
+    t-test when declared continuous and the exact sign-flip test when declared discrete (the old rule switched
+    on "at most n/2 distinct magnitudes")."""
     rng = np.random.default_rng(10)
     d = rng.normal(0.5, 1.0, 6)
-    r = S.one_sample_t(d, **KW)
-    assert not r.discrete and "t-test" in r.test
-    assert r.p_value == pytest.approx(st.ttest_1samp(d, 0.0, alternative="greater").pvalue, rel=1e-12)
-    # An incidental tie (a repeat, a mirror, a zero) among spread values: still the t-test, no 2^-n floor.
-    for tied in (np.r_[d[:5], d[0]], np.r_[d[:5], -d[0]], np.r_[d[:5], 0.0]):
-        rt = S.one_sample_t(tied, **KW)
-        assert not rt.discrete and "t-test" in rt.test
-        assert rt.p_value == pytest.approx(st.ttest_1samp(tied, 0.0, alternative="greater").pvalue, rel=1e-12)
-    # Values on n/2 levels or fewer (here 3 magnitudes for 6 values): the exact sign-flip test.
-    levels = np.array([1.0, 1.0, 2.0, 2.0, 0.0, -1.0]) / 1000
-    rl = S.one_sample_t(levels, **KW)
-    assert rl.discrete and "sign-flip" in rl.test and "sign flips" in rl.note
-    assert rl.p_value == pytest.approx(S.sign_flip_p(levels, "greater"))
-    ci = st.ttest_1samp(levels, 0.0).confidence_interval(0.95)
-    assert (rl.ci_low, rl.ci_high) == pytest.approx((ci.low, ci.high))  # the CI stays the t CI
+    for values in (d, np.r_[d[:5], d[0]], np.r_[d[:5], 0.0], np.array([1.0, 1.0, 2.0, 2.0, 0.0, -1.0]) / 1000):
+        rc, rd = S.one_sample_t(values, **C), S.one_sample_t(values, **D)
+        assert not rc.discrete and "t-test" in rc.test
+        assert rc.p_value == pytest.approx(st.ttest_1samp(values, 0.0, alternative="greater").pvalue, rel=1e-12)
+        assert rd.discrete and "exact sign-flip" in rd.test
+        assert rd.p_value == pytest.approx(_exact_sign_flips(values, "greater"), rel=1e-12)
+        ci = st.ttest_1samp(values, 0.0).confidence_interval(0.95)
+        for r in (rc, rd):  # the CI is the t CI whatever the kind
+            assert (r.ci_low, r.ci_high) == pytest.approx((ci.low, ci.high))
+
+
+def test_a_discrete_statistic_against_a_named_value_gets_the_boundary_test():
+    rng = np.random.default_rng(1)
+    d = rng.integers(0, 4, 8).astype(float)
+    r = S.one_sample_t(d, popmean=0.5, **D)
+    above, below = S.boundary_tails(d, 0.5)
+    assert (r.p_value, r.p_opposite) == (above[0], below[0]) and "boundary test" in r.test
+    # the larger p of sign flips about 0.5 and the bootstrap-t
+    assert r.p_value == max(_exact_sign_flips(d - 0.5, "greater"), S.bootstrap_t_tails(d - 0.5)[0][0])
+
+
+def test_the_bootstrap_t_is_the_textbook_one_and_ignores_the_order_of_the_seeds():
+    rng = np.random.default_rng(12)
+    x = rng.gamma(2.0, 1.0, 9) - 1.5
+    greater, less = S.bootstrap_t_tails(x)
+    # the textbook loop over the same resamples (Efron & Tibshirani 1993, algorithm 12.1)
+    xs = np.sort(x)
+    t = xs.mean() / (xs.std(ddof=1) / 3)
+    starts = []
+    for counts in S._bootstrap_weights(9) * 9:
+        resample = np.repeat(xs, np.rint(counts).astype(int))
+        starts.append((resample.mean() - xs.mean()) / (resample.std(ddof=1) / 3))
+    starts = np.array(starts)
+    assert greater[0] == pytest.approx((1 + np.sum(starts >= t)) / (S.BOOTSTRAP_RESAMPLES + 1))
+    assert less[0] == pytest.approx((1 + np.sum(starts <= t)) / (S.BOOTSTRAP_RESAMPLES + 1))
+    shuffled = S.bootstrap_t_tails(rng.permutation(x))
+    assert (shuffled[0][0], shuffled[1][0]) == (greater[0], less[0])
+    assert S.bootstrap_t_tails(np.full(5, 0.3))[0][0] == 1.0
+
+
+def test_the_boundary_p_is_never_below_either_of_its_parts():
+    """What makes the boundary test valid where either part is -- and what lets harness/size_grid.py skip the
+    bootstrap for samples whose sign-flip p is already >= alpha."""
+    rng = np.random.default_rng(13)
+    rows = np.vstack([rng.normal(0.0, 1.0, (20, 8)), rng.choice([0.0, 3.0], (20, 8)), np.full((1, 8), 2.0)])
+    above, below = S.boundary_tails(rows, 1.0)
+    flip_above, flip_below = S.sign_flip_tails(rows - 1.0)
+    boot_above, boot_below = S.bootstrap_t_tails(rows - 1.0)
+    assert np.all(above >= np.maximum(flip_above, boot_above)) and np.all(below >= np.maximum(flip_below, boot_below))
+    equivalent, _, _ = S.equivalence_tails(rows, 1.0, discrete=True)
+    assert np.all(equivalent >= below) and np.all(equivalent >= S.boundary_tails(rows, -1.0)[0])
+    assert (above[-1], below[-1]) == (1.0, 1.0)  # a constant sample: refused
+
+
+def test_t_tails_are_scipys_per_row():
+    rng = np.random.default_rng(14)
+    rows = np.vstack([rng.normal(0.2, 1.0, (5, 7)), np.full((1, 7), 0.4)])
+    greater, less = S.t_tails(rows, 0.1)
+    for row, g, ls in zip(rows[:-1], greater, less):
+        assert g == pytest.approx(st.ttest_1samp(row, 0.1, alternative="greater").pvalue, rel=1e-12)
+        assert ls == pytest.approx(st.ttest_1samp(row, 0.1, alternative="less").pvalue, rel=1e-12)
+    assert (greater[-1], less[-1]) == (1.0, 1.0)
 
 
 def _three_valued_compositions(n: int):
@@ -290,72 +370,76 @@ def _three_valued_compositions(n: int):
 
 @pytest.mark.parametrize("n", [5, 8, 12])
 def test_size_with_three_valued_differences(n):
-    """Differences of -1, 0 or +1 steps of 1/1000 (accuracies on 1,000 images, or integer epochs).
+    """Differences of -1, 0 or +1 steps of 1/1000 (a discrete statistic, like integer epochs).
 
     Simulated: 2000 draws, each through `paired_t` with the float noise of a
     real a - b. Exact: the sign-flip p depends only on how many -1, 0 and +1
     there are, so the size is a finite sum over those counts (multinomial
     weights); it must be <= alpha with no slack. The t-test with "constant
-    differences -> p = 0" (the old rule) exceeds alpha in this setting, which
-    is what the exact check would catch.
+    differences -> p = 0" exceeds alpha in this setting, which is what the
+    exact check would catch, and why such a statistic must be declared discrete.
     """
     rng = np.random.default_rng(2000 + n)
     sims = 2000
     steps = rng.choice([-1.0, 0.0, 1.0], p=[0.4, 0.2, 0.4], size=(sims, n))
     base = rng.integers(400, 600, (sims, n)) / 1000
     a, b = base + steps / 1000, base
-    rs = [S.paired_t(x, y, **KW) for x, y in zip(a, b)]
-    assert all(r.discrete for r in rs)  # |d| takes 2 values: ties are certain from n = 3
+    rs = [S.paired_t(x, y, **D) for x, y in zip(a, b)]
     assert_rate_at_most(f"sign-flip size, 3-valued differences, n={n}", sum(r.p_value < ALPHA for r in rs), sims, ALPHA)
     assert_rate_at_most(f"sign-flip REFUTED, 3-valued differences, n={n}",
                         sum(r.p_opposite < ALPHA for r in rs), sims, ALPHA)
-    old_sizes = []
+    t_sizes = []
     for p_zero in (0.2, 0.4, 0.6):
-        size = old = 0.0
+        size = t_size = 0.0
         probs = [(1 - p_zero) / 2, p_zero, (1 - p_zero) / 2]
         for counts in _three_valued_compositions(n):
             weight = st.multinomial.pmf(counts, n, probs)
             d = np.repeat([-1.0, 0.0, 1.0], counts)
-            size += weight * (S.one_sample_t(d, **KW).p_value < ALPHA)
-            old_p = (float(d[0] <= 0) if np.all(d == d[0])
-                     else st.ttest_1samp(d, 0.0, alternative="greater").pvalue)
-            old += weight * (old_p < ALPHA)
-        print(f"\n[stats-sim] exact size n={n} P(0)={p_zero}: sign flips {size:.4f}, old t rule {old:.4f}")
+            size += weight * (S.one_sample_t(d, **D).p_value < ALPHA)
+            t_p = (float(d[0] <= 0) if np.all(d == d[0])
+                   else st.ttest_1samp(d, 0.0, alternative="greater").pvalue)
+            t_size += weight * (t_p < ALPHA)
+        print(f"\n[stats-sim] exact size n={n} P(0)={p_zero}: sign flips {size:.4f}, t-test {t_size:.4f}")
         assert size <= ALPHA
-        old_sizes.append(old)
+        t_sizes.append(t_size)
     if n != 8:  # at n = 8 the t-test's discreteness happens to land just under alpha
-        assert max(old_sizes) > ALPHA
+        assert max(t_sizes) > ALPHA
 
 
 def test_constant_differences_at_three_seeds_are_never_supported():
     b = np.array([0.51, 0.47, 0.55])
     family = [
-        *(S.paired_t(b + 0.01 * (i + 1), b, hypothesis=f"H{i}", statement="s") for i in range(3)),
-        S.trend_test(np.arange(4), np.tile(0.1 * np.arange(4), (3, 1)), hypothesis="T", statement="s"),
-        S.equivalence_tost(b + 0.001, b, margin=0.01, hypothesis="E", statement="s"),
+        *(S.paired_t(b + 0.01 * (i + 1), b, hypothesis=f"H{i}", statement="s", discrete=True) for i in range(3)),
+        S.trend_test(np.arange(4), np.tile(0.1 * np.arange(4), (3, 1)), hypothesis="T", statement="s",
+                     statistic="kendall"),
+        S.paired_t(b + 0.01, b, hypothesis="HC", statement="s", discrete=False),
+        S.equivalence_tost(b + 0.001, b, margin=0.01, hypothesis="E", statement="s", discrete=True),
     ]
-    assert [r.p_value for r in family] == pytest.approx([1 / 8] * 5)  # 2^-3: all n = 3 seeds can show
+    # 2^-3: all n = 3 seeds can show; a continuous statistic or a boundary refuses a constant sample (p = 1)
+    assert [r.p_value for r in family] == pytest.approx([1 / 8] * 4 + [1.0, 1.0])
     assert not any(v.verdict == SUPPORTED for v in S.holm(family))
     assert all(S.holm([r])[0].verdict == INCONCLUSIVE for r in family)
 
 
 def test_tost_size_at_the_margin_with_discrete_differences():
-    # differences at the margin +-1 step: equivalence is false; the sign-flip TOST may say SUPPORTED <= alpha
+    # differences at the margin +-1 step: equivalence is false; the discrete TOST may say SUPPORTED <= alpha
     rng = np.random.default_rng(2100)
     sims, n, margin = 1000, 8, 0.002
     d = margin + rng.choice([-0.001, 0.0, 0.001], size=(sims, n))
-    rs = [S.equivalence_tost(x, np.zeros(n), margin=margin, **KW) for x in d]
+    rs = [S.equivalence_tost(x, np.zeros(n), margin=margin, **D) for x in d]
     assert all(r.discrete for r in rs)
-    assert_rate_at_most("sign-flip TOST size at the margin, n=8", sum(r.p_value < ALPHA for r in rs), sims, ALPHA)
+    assert_rate_at_most("discrete TOST size at the margin, n=8", sum(r.p_value < ALPHA for r in rs), sims, ALPHA)
 
 
 def test_discrete_seeds_needed_respects_the_sign_flip_floor():
-    d = np.array([3.0, 3.0, 4.0, 3.0, 3.0])  # two levels: sign flips; large effect (d_z 7.2): the t power model says 5
-    r = S.one_sample_t(d, **KW)
+    d = np.array([3.0, 3.0, 4.0, 3.0, 3.0])  # declared discrete; large effect (d_z 7.2): the t power model says 5
+    r = S.one_sample_t(d, **D)
     family = [r] + [_result(f"x{i}", 0.5) for i in range(19)]  # m = 20: level 0.0025 needs 2^-n < 0.0025, n >= 9
     v = S.holm(family)[0]
     assert v.verdict == INCONCLUSIVE and v.settles == "support"
-    assert S.seeds_needed_t(r.effect / r.sd, ALPHA / 20) < 9 == v.seeds_needed
+    assert S.seeds_needed_t(r.effect / r.sd, ALPHA / 20) < 9 == v.seeds_needed == S.fewest_seeds(ALPHA / 20)
+    # Holm over the primary family's 41 hypotheses: 2^-10 < 0.05/41 < 2^-9
+    assert (S.fewest_seeds(ALPHA / 41), S.fewest_seeds(ALPHA / 12), S.fewest_seeds(ALPHA / 13)) == (10, 8, 9)
 
 
 # --------------------------------------------------------------------------- smallest effect of interest
@@ -364,41 +448,41 @@ def test_discrete_seeds_needed_respects_the_sign_flip_floor():
 def test_min_effect_moves_p_opposite_to_the_claimed_effect():
     rng = np.random.default_rng(2200)
     d = rng.normal(0.1, 1.0, 12)
-    r = S.one_sample_t(d, min_effect=0.8, **KW)
+    r = S.one_sample_t(d, min_effect=0.8, **C)
     assert r.p_value == pytest.approx(st.ttest_1samp(d, 0.0, alternative="greater").pvalue)
     assert r.p_opposite == pytest.approx(st.ttest_1samp(d, 0.8, alternative="less").pvalue)
     assert r.p_opposite_direction == pytest.approx(st.ttest_1samp(d, 0.0, alternative="less").pvalue)
     assert r.min_effect == 0.8 and "claimed effect" in r.note
     # mirrored for "less": the claim is effect < 0, its smallest size -0.8
-    rl = S.paired_t(np.zeros(12), d, alternative="less", min_effect=0.8, **KW)
+    rl = S.paired_t(np.zeros(12), d, alternative="less", min_effect=0.8, **C)
     assert rl.p_opposite == pytest.approx(st.ttest_1samp(-d, -0.8, alternative="greater").pvalue)
     # without min_effect nothing changes
-    plain = S.one_sample_t(d, **KW)
+    plain = S.one_sample_t(d, **C)
     assert plain.p_opposite == r.p_opposite_direction and plain.min_effect is None
     assert plain.p_opposite_direction is None
     tr = S.trend_test(np.arange(4), np.outer(d, np.arange(4)), min_effect=0.8, **KW)
     assert tr.min_effect == 0.8 and tr.p_opposite == pytest.approx(r.p_opposite)
     for bad in (0.0, -1.0, float("nan")):
         with pytest.raises(ValueError, match="min_effect must be a positive"):
-            S.paired_t(d, np.zeros(12), min_effect=bad, **KW)
+            S.paired_t(d, np.zeros(12), min_effect=bad, **C)
 
 
 def test_a_true_zero_effect_is_refuted_only_with_a_smallest_effect_of_interest():
     d = np.random.default_rng(2300).normal(0.0, 1.0, 20)
     d -= d.mean()  # observed effect exactly 0
-    (plain,) = S.holm([S.one_sample_t(d, **KW)])
+    (plain,) = S.holm([S.one_sample_t(d, **C)])
     assert plain.verdict == INCONCLUSIVE and plain.seeds_needed is None  # can never be refuted
-    (v,) = S.holm([S.one_sample_t(d, min_effect=1.0, unit="accuracy", **KW)])
+    (v,) = S.holm([S.one_sample_t(d, min_effect=1.0, unit="accuracy", **C)])
     assert v.verdict == REFUTED and v.refuted_because == "claimed effect (>= +1 accuracy) excluded"
-    (vl,) = S.holm([S.one_sample_t(d, alternative="less", min_effect=1.0, **KW)])
+    (vl,) = S.holm([S.one_sample_t(d, alternative="less", min_effect=1.0, **C)])
     assert vl.verdict == REFUTED and vl.refuted_because == "claimed effect (<= -1) excluded"
     # significantly the other way: "opposite direction", with or without min_effect
     for me in (None, 1.0):
-        (vo,) = S.holm([S.one_sample_t(d - 2.0, min_effect=me, **KW)])
+        (vo,) = S.holm([S.one_sample_t(d - 2.0, min_effect=me, **C)])
         assert vo.verdict == REFUTED and vo.refuted_because == "opposite direction"
-    tost = S.holm([S.equivalence_tost(d + 5.0, np.zeros(20), margin=1.0, **KW)])[0]
+    tost = S.holm([S.equivalence_tost(d + 5.0, np.zeros(20), margin=1.0, **C)])[0]
     assert tost.verdict == REFUTED and tost.refuted_because == "difference outside the margin ±1"
-    assert S.holm([S.one_sample_t(d + 5.0, **KW)])[0].refuted_because is None
+    assert S.holm([S.one_sample_t(d + 5.0, **C)])[0].refuted_because is None
     json.dumps(json_safe(v.as_dict()), allow_nan=False)
     assert v.as_dict()["refuted_because"] == v.refuted_because and v.as_dict()["min_effect"] == 1.0
 
@@ -407,7 +491,7 @@ def test_min_effect_size_when_the_true_effect_is_the_claimed_one():
     # true effect exactly min_effect: "claimed effect excluded" must come out <= alpha
     rng = np.random.default_rng(2400)
     a, b = paired_normal(rng, N_SIMS, 6, delta=0.5)
-    rs = [S.paired_t(x, y, min_effect=0.5, **KW) for x, y in zip(a, b)]
+    rs = [S.paired_t(x, y, min_effect=0.5, **C) for x, y in zip(a, b)]
     assert_rate_at_most("min_effect exclusion at the claimed effect, n=6", sum(r.p_opposite < ALPHA for r in rs),
                         N_SIMS, ALPHA)
 
@@ -417,35 +501,35 @@ def test_seeds_needed_settles_either_way():
     d = rng.normal(0, 1, 5)
     d = (d - d.mean()) / d.std(ddof=1)  # sd 1
     # observed 0.2 sd, claimed effect >= 1 sd: refuting (distance 0.8 sd) is nearer than supporting
-    (v,) = S.holm([S.one_sample_t(d + 0.2, min_effect=1.0, **KW)])
+    (v,) = S.holm([S.one_sample_t(d + 0.2, min_effect=1.0, **C)])
     assert v.settles == "refute" and v.seeds_needed == S.seeds_needed_t(0.8)
-    (vs,) = S.holm([S.one_sample_t(d + 0.9, min_effect=1.0, **KW)])
+    (vs,) = S.holm([S.one_sample_t(d + 0.9, min_effect=1.0, **C)])
     assert vs.settles == "support" and vs.seeds_needed == S.seeds_needed_t(0.9)
     # equivalence: a difference outside the margin settles as a refutation
-    (ve,) = S.holm([S.equivalence_tost(d + 1.5, np.zeros(5), margin=1.0, **KW)])
+    (ve,) = S.holm([S.equivalence_tost(d + 1.5, np.zeros(5), margin=1.0, **C)])
     assert ve.verdict == INCONCLUSIVE and ve.settles == "refute" and ve.seeds_needed == S.seeds_needed_t(0.5)
     assert ve.as_dict()["settles"] == "refute"
 
 
 def test_between_variants_is_recorded():
     a, b = np.array([0.5, 0.6, 0.7]), np.array([0.4, 0.45, 0.7])
-    assert S.paired_t(a, b, between_variants=True, **KW).between_variants
-    assert not S.paired_t(a, b, **KW).between_variants
-    assert S.equivalence_tost(a, b, margin=0.5, between_variants=True, **KW).between_variants
-    assert not S.equivalence_tost(a, b, margin=0.5, **KW).between_variants
-    assert S.holm([S.paired_t(a, b, between_variants=True, **KW)])[0].as_dict()["between_variants"] is True
+    assert S.paired_t(a, b, between_variants=True, **C).between_variants
+    assert not S.paired_t(a, b, **C).between_variants
+    assert S.equivalence_tost(a, b, margin=0.5, between_variants=True, **C).between_variants
+    assert not S.equivalence_tost(a, b, margin=0.5, **C).between_variants
+    assert S.holm([S.paired_t(a, b, between_variants=True, **C)])[0].as_dict()["between_variants"] is True
 
 
 def test_format_verdict_words_seeds_needed_as_conditional_on_the_observed_effect():
     from harness.claim_check import format_verdict
 
     d = np.array([0.3, -0.1, 0.5, 0.2])
-    (v,) = S.holm([S.one_sample_t(d, **KW)])
+    (v,) = S.holm([S.one_sample_t(d, **C)])
     assert f"at the observed effect, about {v.seeds_needed} seeds would settle it (to support)" in format_verdict(v)
-    (vr,) = S.holm([S.one_sample_t(-d, **KW)])
+    (vr,) = S.holm([S.one_sample_t(-d, **C)])
     assert "(to refute)" in format_verdict(vr)
     z = np.random.default_rng(2600).normal(0.0, 1.0, 20)
-    (ref,) = S.holm([S.one_sample_t(z - z.mean(), min_effect=1.0, **KW)])
+    (ref,) = S.holm([S.one_sample_t(z - z.mean(), min_effect=1.0, **C)])
     line = format_verdict(ref)
     assert "REFUTED" in line and "claimed effect (>= +1) excluded" in line
     assert f"p against={ref.result.p_opposite:.3g}" in line
@@ -460,7 +544,7 @@ def null_t() -> dict[int, list[Result]]:
     out = {}
     for n in (5, 8):
         a, b = paired_normal(rng, N_SIMS, n)
-        out[n] = [S.paired_t(x, y, **KW) for x, y in zip(a, b)]
+        out[n] = [S.paired_t(x, y, **C) for x, y in zip(a, b)]
     return out
 
 
@@ -537,7 +621,7 @@ def test_tost_size_at_the_margin():
     margin = 0.5
     for n, sign, sims in ((8, 1.0, N_SIMS), (5, -1.0, 1000)):
         a, b = paired_normal(rng, sims, n, delta=sign * margin)
-        rs = [S.equivalence_tost(x, y, margin=margin, **KW) for x, y in zip(a, b)]
+        rs = [S.equivalence_tost(x, y, margin=margin, **C) for x, y in zip(a, b)]
         assert all(r.kind == "equivalence" for r in rs)
         assert_rate_at_most(f"TOST size n={n} diff={sign * margin:+}", sum(r.p_value < ALPHA for r in rs), sims, ALPHA)
 
@@ -549,7 +633,7 @@ def test_tost_size_at_the_margin():
 def test_paired_t_power_matches_noncentral_t(dz, n):
     rng = np.random.default_rng(600 + int(10 * dz))
     a, b = paired_normal(rng, N_SIMS, n, delta=dz)  # sd of the differences is 1
-    hits = sum(S.paired_t(x, y, **KW).p_value < ALPHA for x, y in zip(a, b))
+    hits = sum(S.paired_t(x, y, **C).p_value < ALPHA for x, y in zip(a, b))
     analytic = S.power_t(dz, n)
     assert analytic == pytest.approx(st.nct.sf(st.t.ppf(0.95, n - 1), n - 1, dz * math.sqrt(n)))
     print(f"\n[stats-sim] analytic power dz={dz} n={n}: {analytic:.4f}")
@@ -561,7 +645,7 @@ def test_large_effect_found_and_opposite_refuted_with_5_seeds():
     sims = 500
     for delta, expected in ((3.0, SUPPORTED), (-3.0, REFUTED)):
         a, b = paired_normal(rng, sims, 5, delta=delta)
-        verdicts = [S.holm([S.paired_t(x, y, **KW)])[0].verdict for x, y in zip(a, b)]
+        verdicts = [S.holm([S.paired_t(x, y, **C)])[0].verdict for x, y in zip(a, b)]
         rate = _report(f"paired_t dz={delta:+} n=5: {expected}", verdicts.count(expected), sims)
         assert rate >= 0.98
         assert verdicts.count(SUPPORTED if expected == REFUTED else REFUTED) == 0
@@ -582,10 +666,10 @@ def test_trend_mcnemar_tost_find_planted_effects():
     assert _report("mcnemar power diff=0.04 N=2000", m, sims) >= 0.95
 
     a, b = paired_normal(rng, sims, 8, delta=0.0)
-    eq = sum(S.equivalence_tost(x, y, margin=2.0, **KW).p_value < ALPHA for x, y in zip(a, b))
+    eq = sum(S.equivalence_tost(x, y, margin=2.0, **C).p_value < ALPHA for x, y in zip(a, b))
     assert _report("TOST power diff=0 margin=2sd n=8", eq, sims) >= 0.95
     a, b = paired_normal(rng, sims, 8, delta=3.0)
-    ref = sum(S.equivalence_tost(x, y, margin=1.0, **KW).p_opposite < ALPHA for x, y in zip(a, b))
+    ref = sum(S.equivalence_tost(x, y, margin=1.0, **C).p_opposite < ALPHA for x, y in zip(a, b))
     assert _report("TOST refutes diff=3sd margin=1sd n=8", ref, sims) >= 0.95
 
 
@@ -699,7 +783,7 @@ def test_seeds_needed_gives_80_percent_power():
     assert S.power_t(dz, n_star) >= 0.8 > S.power_t(dz, n_star - 1)
     rng = np.random.default_rng(1200)
     a, b = paired_normal(rng, N_SIMS, n_star, delta=dz)
-    hits = sum(S.paired_t(x, y, **KW).p_value < ALPHA for x, y in zip(a, b))
+    hits = sum(S.paired_t(x, y, **C).p_value < ALPHA for x, y in zip(a, b))
     print(f"\n[stats-sim] seeds_needed_t(dz={dz}) = {n_star}, analytic power {S.power_t(dz, n_star):.4f}")
     assert_rate_near(f"simulated power at n={n_star}", hits, N_SIMS, S.power_t(dz, n_star))
     assert hits / N_SIMS > 0.8 - 3 * math.sqrt(0.16 / N_SIMS)
@@ -713,7 +797,7 @@ def test_verdict_seeds_needed_from_an_inconclusive_result():
     rng = np.random.default_rng(1300)
     d = rng.normal(0, 1, 4)
     d = (d - d.mean()) / d.std(ddof=1) * 0.5 + 0.35  # observed mean 0.35, sd 0.5: dz = 0.7
-    r = S.one_sample_t(d, **KW)
+    r = S.one_sample_t(d, **C)
     (v,) = S.holm([r])
     assert v.verdict == INCONCLUSIVE
     assert v.seeds_needed == S.seeds_needed_t(0.7)
@@ -723,10 +807,10 @@ def test_verdict_seeds_needed_from_an_inconclusive_result():
     assert v.settles == "support"
     # a "less" claim with a positive observed effect: no n will support it, but at the
     # observed effect the opposite direction reaches 80% power at the same n -- to refute
-    (vl,) = S.holm([S.one_sample_t(d, alternative="less", **KW)])
+    (vl,) = S.holm([S.one_sample_t(d, alternative="less", **C)])
     assert vl.verdict == INCONCLUSIVE and vl.seeds_needed == v.seeds_needed and vl.settles == "refute"
     # an observed effect of exactly 0 and no smallest effect of interest: nothing settles it
-    (v0,) = S.holm([S.one_sample_t(d - d.mean(), **KW)])
+    (v0,) = S.holm([S.one_sample_t(d - d.mean(), **C)])
     assert v0.verdict == INCONCLUSIVE and v0.seeds_needed is None and v0.settles is None
     # no power model (McNemar): None
     assert S.holm([_result("m", 0.5)])[0].seeds_needed is None
@@ -740,12 +824,12 @@ def test_tost_power_and_seeds_needed_match_simulation():
     rng = np.random.default_rng(1400)
     sims = 1000
     a, b = paired_normal(rng, sims, n_star, delta=0.2)
-    hits = sum(S.equivalence_tost(x, y, margin=1.0, **KW).p_value < ALPHA for x, y in zip(a, b))
+    hits = sum(S.equivalence_tost(x, y, margin=1.0, **C).p_value < ALPHA for x, y in zip(a, b))
     print(f"\n[stats-sim] seeds_needed_tost(0.2 sd, margin 1 sd) = {n_star}, analytic power {analytic:.4f}")
     assert_rate_near(f"simulated TOST power at n={n_star}", hits, sims, analytic)
     assert S.seeds_needed_tost(1.0, 1.0) is None and S.seeds_needed_tost(1.5, 1.0) is None
     # an inconclusive equivalence result carries it through holm
-    r = S.equivalence_tost(np.array([0.1, 0.3, -0.2, 0.4]), np.zeros(4), margin=0.3, **KW)
+    r = S.equivalence_tost(np.array([0.1, 0.3, -0.2, 0.4]), np.zeros(4), margin=0.3, **C)
     (v,) = S.holm([r])
     assert v.verdict == INCONCLUSIVE
     assert v.seeds_needed == S.seeds_needed_tost(r.effect / r.sd, 0.3 / r.sd) > 4
@@ -789,7 +873,7 @@ def test_overall_intersection_union(parts, expected):
 
 def test_verdict_as_dict_is_flat_and_the_report_makes_it_json():
     r = S.paired_t([0.56, 0.55, 0.57, 0.555], [0.52, 0.53, 0.525, 0.52],
-                   hypothesis="C1", statement="dropout's final test accuracy > baseline's", unit="accuracy")
+                   hypothesis="C1", statement="dropout's final test accuracy > baseline's", unit="accuracy", discrete=False)
     (v,) = S.holm([r])
     d = v.as_dict()
     for key in ("hypothesis", "statement", "test", "n", "effect", "ci_low", "ci_high", "p_value",
@@ -815,3 +899,57 @@ def test_mean_band_has_no_interval_for_one_seed() -> None:
     mean, low, high = S.mean_band(np.array([[0.5, 0.6]]))
     np.testing.assert_allclose(mean, [0.5, 0.6])
     assert low is None and high is None
+
+
+# --------------------------------------------------------------------------- the defects an audit found (issue 26)
+
+
+def _exact_size(values: tuple[float, ...], probabilities: tuple[float, ...], n: int, rejects) -> float:
+    """P(rejects(sample)) for n i.i.d. draws from a finite distribution: the sum over every composition of n
+    (how many draws take each value) of its multinomial probability -- the tests depend on the values alone."""
+    size = 0.0
+    for cuts in itertools.combinations(range(n + len(values) - 1), len(values) - 1):
+        edges = (-1, *cuts, n + len(values) - 1)
+        counts = [edges[i + 1] - edges[i] - 1 for i in range(len(values))]
+        size += st.multinomial.pmf(counts, n, probabilities) * rejects(np.repeat(values, counts))
+    return size
+
+
+def test_a_discrete_statistic_on_five_levels_keeps_its_size():
+    """Differences uniform on {-2, ..., 2} steps at n = 5, a discrete statistic. The old rule chose the t-test
+    above n/2 distinct magnitudes and sign flips below, by the data: size 0.0518, exactly. Declared discrete,
+    the sign-flip test keeps it <= alpha."""
+    levels = tuple(np.arange(-2, 3) / 1000)
+    for alternative in ("greater", "less"):
+        size = _exact_size(levels, (0.2,) * 5, 5,
+                           lambda d, alternative=alternative: S.one_sample_t(d, alternative=alternative,
+                                                                             **D).p_value < ALPHA)
+        print(f"\n[stats-sim] exact size, 5 levels, n=5, {alternative}: {size:.4f}")
+        assert size <= ALPHA
+
+
+def test_a_discrete_statistic_on_near_two_point_values_keeps_its_size():
+    """Differences +-(94..106)/1000, nearly two-point and symmetric, n = 12: the old rule took the t-test for
+    most samples and its size was about 0.072. Bound: alpha + 3 Monte Carlo s.e."""
+    rng = np.random.default_rng(2600)
+    sims, n = 4000, 12
+    d = rng.choice((-1.0, 1.0), (sims, n)) * rng.integers(94, 107, (sims, n)) / 1000
+    rejected = sum(S.one_sample_t(x, **D).p_value < ALPHA for x in d)
+    size = _report(f"size, near-two-point, n={n}", rejected, sims)
+    assert size <= ALPHA + 3 * math.sqrt(ALPHA * (1 - ALPHA) / sims)
+
+
+@pytest.mark.parametrize("n", [5, 8, 10, 12, 16])
+def test_a_true_effect_at_the_boundary_is_not_excluded_on_skewed_steps(n):
+    """d in {0, 0.003} at (2/3, 1/3) has mean 0.001 = min_effect exactly, so "claimed effect excluded" is false;
+    likewise an equivalence margin that the mean sits on. The old sign-flip test about the boundary assumed
+    symmetry about it: P(REFUTED) 0.132 at n = 5, 0.104 at 10, 0.054 at 12, 0.059 at 16. Exact sums here."""
+    steps, probabilities = (0.0, 0.003), (2 / 3, 1 / 3)
+    excluded = _exact_size(steps, probabilities, n,
+                           lambda d: S.one_sample_t(d, min_effect=0.001, **D).p_opposite < ALPHA)
+    margin = 0.001  # the mean sits on +margin
+    equivalent = _exact_size(steps, probabilities, n,
+                             lambda d: S.equivalence_tost(d, np.zeros(n), margin=margin, **D).p_value < ALPHA)
+    print(f"\n[stats-sim] exact size at the boundary, skewed two-point, n={n}: excluded {excluded:.4f}, "
+          f"equivalent {equivalent:.4f}")
+    assert excluded <= ALPHA and equivalent <= ALPHA
