@@ -642,7 +642,7 @@ def one_sample_t(
         alternative=alternative, sd=sd, min_n=MIN_SEEDS_T, note=note,
         min_effect=None if min_effect is None else float(min_effect),
         p_opposite_direction=None if min_effect is None else p_dir,
-        discrete=discrete, between_variants=between_variants, values=tuple(float(v) for v in centred),
+        discrete=discrete, between_variants=between_variants, values=tuple(float(v) for v in x - popmean),
     )
 
 

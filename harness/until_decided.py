@@ -19,11 +19,10 @@ values (`stats.Result.values`, the values the fixed-n test averages), Bonferroni
 secondary: as the fixed-n harness corrects each family on its own), a decision that stands. Looking after
 every batch and stopping on what was seen keeps the error rates (Ville's inequality holds for the whole path).
 
-Which e-process decides a hypothesis is fixed at the first look and kept: the t e-process when the first
-look's values are all distinct (continuous data), the sign e-process otherwise (ties, zeros: accuracies on
-one test set, integer epochs). The choice reads only the pattern of the values' magnitudes; under the sign
-e-process's null (values symmetric about the tested point) the signs are independent of it, and under the t
-model (continuous values) ties have probability 0, so choosing does not bias either.
+Which e-process decides a hypothesis follows the kind its claim module declared before any data
+(`stats.Result.discrete`, as the fixed-n tests do): the t e-process for a continuous statistic, the sign
+e-process for a discrete one (integer epochs: ties and zeros, where the t model does not hold). Nothing about
+the choice is read from the data, so it cannot bias either test.
 
 Ctrl-C between batches (or during one: training stops at its next chunk boundary, with a checkpoint) stops
 the loop there: the result holds the decisions as of the last completed batch and says it was interrupted.
@@ -49,8 +48,6 @@ from harness.runs import deferred_interrupts
 from harness.sequential import STATISTIC_WORDS
 
 FAMILIES = ("primary", "secondary")
-# Values closer than this fraction of the largest |value| count as tied when the statistic is chosen.
-TIE_RTOL = 1e-9
 
 
 @dataclass(frozen=True)
@@ -118,11 +115,8 @@ def concatenate(parts: Sequence[Evidence]) -> Evidence:
 
 
 def hypothesis_of(result: stats.Result) -> sequential.Hypothesis:
-    """The sequential form of a fixed-n hypothesis, its statistic chosen from its values (module docstring)."""
-    x = np.asarray(result.values, float)
-    gaps = np.diff(np.sort(x))
-    tied = x.size < 2 or bool(np.any(gaps <= TIE_RTOL * np.max(np.abs(x)))) or bool(np.any(x == 0))
-    statistic = "sign" if tied else "t"
+    """The sequential form of a fixed-n hypothesis, its e-process chosen by the statistic's declared kind."""
+    statistic = "sign" if result.discrete else "t"
     if result.kind == "equivalence":
         return sequential.Hypothesis(result.hypothesis, "equivalence", "within", margin=result.margin,
                                      statistic=statistic)

@@ -56,8 +56,9 @@ def tiny_family(evidence) -> dict[str, stats.Decided]:
     never at 3). Secondary: the two models' final training losses agree within 10 (equivalence)."""
     dropout = evidence.runs.curve("train_loss", "dropout")[:, -1]
     baseline = evidence.runs.curve("train_loss", "baseline")[:, -1]
-    primary = stats.one_sample_t(dropout, hypothesis="C1.loss", statement="the dropout model's loss is positive")
-    secondary = stats.equivalence_tost(dropout, baseline, margin=10.0, hypothesis="C1.same",
+    primary = stats.one_sample_t(dropout, hypothesis="C1.loss", statement="the dropout model's loss is positive",
+                                 discrete=False)
+    secondary = stats.equivalence_tost(dropout, baseline, margin=10.0, hypothesis="C1.same", discrete=False,
                                        statement="the two losses agree within 10")
     return {"C1": stats.Decided(stats.holm([primary]), stats.holm([secondary]))}
 
