@@ -108,6 +108,8 @@ def graded(parameter: str, factor: float) -> Mutant:
                       "return jnp.asarray([1.0 - float(rate) for rate in rates], jnp.float32)",
                       f"return jnp.asarray([1.0 - float(rate) * {factor!r} for rate in rates], jnp.float32)",
                       f"every dropout rate × {factor:g}, consistently (masks, scaling and probes)")
+    if parameter != "mask":
+        raise ValueError(f"graded mutant {parameter!r}: choose lr, rate or mask")
     return Mutant(f"mask×{factor:g}", "dropout masks (graded)", "harness/models.py",
                   "mask = jax.random.bernoulli(key, p=keep_prob, shape=x.shape)",
                   f"mask = jax.random.bernoulli(key, p=1 - (1 - keep_prob) * {factor!r}, shape=x.shape)",

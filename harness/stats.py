@@ -489,7 +489,8 @@ def boundary_tails(samples: Any, boundary: float) -> tuple[np.ndarray, np.ndarra
     smallest effect of interest, an equivalence margin or a constant the claim
     names. Symmetry about such a boundary has no reason to hold: with d in
     {0, 0.003} at (2/3, 1/3) the mean is 0.001, yet most samples lie below it
-    and the sign-flip test about 0.001 rejects 13% of the time at n = 5. Each
+    and the sign-flip test about 0.001 alone rejects far more often than alpha
+    (reports/size-grid.md, "skewed two-point"; tests/test_stats.py). Each
     tail's p is the LARGER of
       * the sign-flip p of x - b (`sign_flip_tails`): exact when x is
         symmetric about b, any shape; and

@@ -6,8 +6,8 @@ import pytest
 from tiny_problem import tiny_config
 
 from harness import cache
-from harness.run_set import Snapshot
-from harness.train import TrainingInterrupted, init_states, train_runs
+from harness.run_set import Snapshot, TrainingInterrupted
+from harness.train import init_states, train_runs
 
 
 def assert_identical(a, b):

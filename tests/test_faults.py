@@ -238,7 +238,7 @@ def test_ctrl_c_stops_at_the_next_chunk_with_a_checkpoint(tmp_path):
 
 def test_the_report_says_where_training_was_interrupted(inner, monkeypatch):
     inner.makeconftest(INNER_CONFTEST + (
-        "import pytest\nfrom harness.train import TrainingInterrupted\n\n\n"
+        "import pytest\nfrom harness.run_set import TrainingInterrupted\n\n\n"
         "@pytest.fixture(scope='session', params=[pytest.param('smoke', marks=pytest.mark.smoke, id='smoke')])\n"
         "def evidence(request):\n    raise TrainingInterrupted(6, 20)\n"
     ))

@@ -60,3 +60,8 @@ def test_a_planted_bug_is_caught_by_the_drift_test_end_to_end(tmp_path):
     found = drift.check(calibration, result["values"])
     assert found.drifted, found.message()
     assert "test_active_count" in found.moved[0].name
+
+
+def test_a_graded_mutant_of_an_unknown_parameter_is_refused():
+    with pytest.raises(ValueError, match="choose lr, rate or mask"):
+        mutants.graded("momentum", 2.0)
