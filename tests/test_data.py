@@ -28,7 +28,6 @@ from fixtures.fake_cifar import (
     write_fake_archive,
     write_fake_folder,
 )
-from fixtures.options import cache_dir_of, configured_cifar10
 from harness import data, input_pipeline
 from harness.data import (
     ARCHIVE_NAME,
@@ -39,6 +38,7 @@ from harness.data import (
     resolve_source,
 )
 from harness.input_pipeline import normalise, stratified_subset
+from harness.settings import cache_dir_of, configured_cifar10
 
 REAL_CIFAR10 = os.environ.get(ENV_VAR)
 IMAGES_PER_BATCH = 20

@@ -24,11 +24,11 @@ from tiny_problem import NUM_TEST, NUM_TRAIN, tiny_config
 
 from fixtures.fake_cifar import FOLDER, make_fake_cifar10, write_fake_archive
 from fixtures.finite import nonfinite_problem
-from fixtures.options import offline_requested
 from harness import cache
 from harness.data import ARCHIVE_NAME, DatasetError, load_cifar10
 from harness.input_pipeline import TierData
 from harness.runs import get_runs
+from harness.settings import offline_requested
 from harness.train import TrainingDiverged, train_runs
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -295,7 +295,7 @@ def test_the_offline_variable_reads_the_usual_words(monkeypatch, value, offline)
 
 def test_the_offline_variable_refuses_anything_else(monkeypatch):
     monkeypatch.setenv("DROPOUT_CLAIMS_OFFLINE", "maybe")
-    with pytest.raises(pytest.UsageError, match="'maybe' is neither on.*nor off.*Fix"):
+    with pytest.raises(ValueError, match="'maybe' is neither on.*nor off.*Fix"):
         offline_requested()
 
 

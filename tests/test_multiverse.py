@@ -19,7 +19,6 @@ import numpy as np
 import pytest
 
 from claims import family
-from fixtures.options import cache_dir_of
 from fixtures.session import FULL_MULTIVERSE_ANCHOR, FULL_MULTIVERSE_BUDGET_S
 from harness import REPOSITORY, multiverse, multiverse_report, report, stats
 from harness.config import (
@@ -33,6 +32,7 @@ from harness.config import (
 )
 from harness.data import ENV_VAR, load_cifar10
 from harness.run_set import RunSet
+from harness.settings import cache_dir_of
 
 TIER = Tier("multiverse-check", epochs=2, num_seeds=6, train_per_class=50, test_per_class=50)
 PRIMARY, CONTROL = TINY_MULTIVERSE

@@ -22,13 +22,7 @@ import numpy as np
 import pytest
 from tiny_problem import TINY_WIDTHS
 
-from fixtures.options import (
-    MAX_SEEDS,
-    auto_of,
-    cache_dir_of,
-    pytest_addoption,
-    resolve_auto,
-)
+from fixtures.options import MAX_SEEDS, auto_of, pytest_addoption
 from harness import (
     REPOSITORY,
     compare,
@@ -41,6 +35,7 @@ from harness import (
 from harness.config import AUTO_SEEDS, WRITEUP, RunConfig, Tier
 from harness.data import ENV_VAR, load_cifar10
 from harness.gather import gather
+from harness.settings import AutoSeeds, cache_dir_of, resolve_auto
 
 CONFIG = RunConfig(protocol=WRITEUP, tier=Tier("auto-check", epochs=2, num_seeds=3, train_per_class=10,
                                                test_per_class=10), widths=TINY_WIDTHS)
@@ -93,11 +88,11 @@ def two_calls(cifar, cache_dir: Path) -> dict:
     with pytest.MonkeyPatch.context() as patch:
         out["trained first"] = recording_training(patch)
         out["capped"] = until_decided.seeds_until_decided(
-            CONFIG, until_decided.AutoSeeds(BATCH, 3), batches_of(cifar, cache_dir), tiny_family)
+            CONFIG, AutoSeeds(BATCH, 3), batches_of(cifar, cache_dir), tiny_family)
     with pytest.MonkeyPatch.context() as patch:
         out["trained second"] = recording_training(patch)
         out["decided"] = until_decided.seeds_until_decided(
-            CONFIG, until_decided.AutoSeeds(BATCH, 9), batches_of(cifar, cache_dir), tiny_family,
+            CONFIG, AutoSeeds(BATCH, 9), batches_of(cifar, cache_dir), tiny_family,
             told=out["told"].append)
     return out
 
@@ -166,7 +161,7 @@ def ctrl_c_between_batches_leaves_the_decisions_of_the_batches_before(two_calls:
         os.kill(os.getpid(), signal.SIGINT)  # what Ctrl-C sends; the loop's handler turns it into a request
 
     ev = until_decided.seeds_until_decided(
-        CONFIG, until_decided.AutoSeeds(BATCH, 9), batches_of(cifar, two_calls["cache_dir"]), tiny_family,
+        CONFIG, AutoSeeds(BATCH, 9), batches_of(cifar, two_calls["cache_dir"]), tiny_family,
         told=interrupt_after_the_first_look)
     assert trained == [] and ev.n == 3  # batch 1 from the cache, then no batch 2
     assert ev.sequential.interrupted == "Ctrl-C after batch 1 (3 seeds): no further batch trained"
@@ -186,7 +181,7 @@ def ctrl_c_between_batches_leaves_the_decisions_of_the_batches_before(two_calls:
 ])
 def test_a_bad_batch_or_cap_is_refused_with_the_fix(batch, cap, message):
     with pytest.raises(ValueError, match="Fix: ") as refused:
-        until_decided.AutoSeeds(batch, cap)
+        AutoSeeds(batch, cap)
     assert message in str(refused.value)
 
 
@@ -216,8 +211,8 @@ def test_bad_options_of_the_mode_are_refused_with_the_fix(given, message):
 def test_the_mode_fills_in_each_tiers_defaults_and_the_session_refuses_a_bad_option_before_training(tmp_path):
     assert auto_of(Options(**{"--seeds": "auto"})) == (None, None)
     assert [resolve_auto((None, None), tier) for tier in AUTO_SEEDS] == [
-        until_decided.AutoSeeds(batch, cap) for batch, cap in AUTO_SEEDS.values()]
-    assert resolve_auto((2, None), "full") == until_decided.AutoSeeds(2, AUTO_SEEDS["full"][1])
+        AutoSeeds(batch, cap) for batch, cap in AUTO_SEEDS.values()]
+    assert resolve_auto((2, None), "full") == AutoSeeds(2, AUTO_SEEDS["full"][1])
     done = subprocess.run([sys.executable, "-m", "pytest", "claims/test_c0_parameters.py", "-p", "no:cacheprovider",
                            "--cache-dir", str(tmp_path), "--seeds", "auto", "--max-seeds", "7", "--seed-batch", "2"],
                           cwd=REPOSITORY, capture_output=True, text=True, check=False)
