@@ -41,7 +41,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from harness import figures, sequential, stats
-from harness.config import RunConfig
+from harness.config import AUTO_SEEDS, RunConfig
 from harness.evidence import Evidence, Probes
 from harness.run_set import RunSet, TrainingInterrupted
 from harness.runs import deferred_interrupts
@@ -165,6 +165,13 @@ class Sequential:
     @property
     def n(self) -> int:
         return self.looks[-1].n
+
+    def stopped_below_default_cap(self, tier_name: str) -> bool:
+        """Ended by a --max-seeds below the tier's default cap (config.AUTO_SEEDS) with primary hypotheses still
+        open: the tier's own rule would have trained on (what makes an auto run reduced besides its epochs)."""
+        default = AUTO_SEEDS.get(tier_name)
+        return (default is not None and self.auto.max_seeds < default[1] and self.n >= self.auto.max_seeds
+                and not self.looks[-1].states["primary"].all_decided())
 
     def batch_of(self, n: int) -> int:
         """1-based batch whose end is at n seeds."""

@@ -10,6 +10,7 @@ needs many more (reports/reference/sequential-cost.md).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import signal
@@ -17,6 +18,7 @@ import subprocess
 import sys
 import threading
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -29,11 +31,14 @@ from harness import (
     evidence_report,
     report,
     runs,
+    sequential,
     stats,
     until_decided,
 )
-from harness.config import AUTO_SEEDS, WRITEUP, RunConfig, Tier
+from harness.claim_check import ClaimCheck
+from harness.config import AUTO_SEEDS, SMOKE, WRITEUP, RunConfig, Tier
 from harness.data import ENV_VAR, load_cifar10
+from harness.evidence import Evidence
 from harness.gather import gather
 from harness.settings import AutoSeeds, cache_dir_of, resolve_auto
 
@@ -218,6 +223,34 @@ def test_the_mode_fills_in_each_tiers_defaults_and_the_session_refuses_a_bad_opt
                           cwd=REPOSITORY, capture_output=True, text=True, check=False)
     assert done.returncode == pytest.ExitCode.USAGE_ERROR, done.stderr
     assert "--max-seeds 7 is not a multiple of --seed-batch 2" in done.stderr and "Fix: pass --max-seeds 8 or 6" in done.stderr
+
+
+def auto_evidence(tier: Tier, auto: AutoSeeds, n: int, decided: bool) -> Evidence:
+    """A tier's evidence as --seeds auto leaves it after n seeds, every primary hypothesis decided or one open:
+    what labels a run reduced, without training it."""
+    status = sequential.Status("C1", n, n // auto.batch, 0.1, 0.05, 0.15, 3.0, -3.0, 2.0,
+                               stats.SUPPORTED if decided else stats.INCONCLUSIVE, n if decided else None,
+                               n // auto.batch if decided else None, None)
+    primary = sequential.Monitor((sequential.Hypothesis("C1", "superiority", "greater"),), batch_ends=(n,),
+                                 statuses=(status,))
+    record = until_decided.Sequential(auto, (until_decided.Look(n, {"primary": primary}),), "", "", {})
+    runs = SimpleNamespace(seeds=tuple(range(n)))
+    return Evidence(RunConfig(WRITEUP, dataclasses.replace(tier, num_seeds=n)), None, runs, None, "", 0.0,
+                    sequential=record)
+
+
+@pytest.mark.parametrize("epochs, cap, n, decided, reduced", [
+    (SMOKE.epochs, 20, 5, True, False),  # stopped at 5 seeds, below the fixed tier's 10: the rule's verdicts
+    (SMOKE.epochs, 20, 20, False, False),  # the tier's own cap reached with hypotheses open
+    (SMOKE.epochs - 1, 20, 5, True, True),  # fewer epochs than the tier's
+    (SMOKE.epochs, 10, 10, False, True),  # a lower cap stopped it undecided: the tier's rule would go on
+    (SMOKE.epochs, 10, 10, True, False),  # a lower cap, but decided by then: what the tier's rule decides
+])
+def test_an_auto_run_is_reduced_by_its_epochs_or_a_lower_cap_not_by_stopping_early(epochs, cap, n, decided, reduced):
+    evidence = auto_evidence(dataclasses.replace(SMOKE, epochs=epochs), AutoSeeds(5, cap), n, decided)
+    check = ClaimCheck("C1", evidence, stats.Decided([], []))
+    assert ("(reduced)" in check.summary().splitlines()[0]) is reduced
+    assert evidence.reduced is reduced  # what the report, its JSON and the terminal read
 
 
 def test_the_help_states_each_tiers_defaults():
