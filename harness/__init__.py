@@ -28,7 +28,8 @@ The flow, one module per step:
     compare.py          what changed between two evidence files (and since reports/reference/)
     multiverse.py       every claim under many conditions: trained as one program, gathered per condition
                         (distributed.py: the runs shared out over several processes or hosts);
-                        multiverse_report.py decides each condition and shows them as one matrix
+                        multiverse_decide.py decides each condition and lays them out as one matrix;
+                        multiverse_report.py writes it
 
 writeup_loop.py transcribes the writeup's own training loop: the oracle the
 trainer is tested against and the baseline it is benchmarked against.
@@ -42,9 +43,9 @@ source and fails when it is stale or deeper than 5.
 
     0  atomic  browser  compile_cache  config  stats  summaries
     1  data  figures  redecide  report  run_set  sequential  size_grid  stability  writeup
-    2  cache  compare  distributed  drift  input_pipeline  models  sequential_cost  settings  tfds_source  writeup_loop
-    3  evidence  train
-    4  claim_check  multiverse_report  probes  provenance  runs
+    2  cache  compare  distributed  drift  input_pipeline  models  multiverse_decide  sequential_cost  settings  tfds_source  writeup_loop
+    3  evidence  multiverse_report  train
+    4  claim_check  probes  provenance  runs
     5  evidence_report  gather  multiverse  until_decided
 """
 
