@@ -20,12 +20,12 @@ from pathlib import Path
 import jax
 import jax.numpy as jnp
 
-from fixtures.options import cache_dir_of, configured_cifar10
 from harness import cache
 from harness.config import SMOKE, WRITEUP, RunConfig
 from harness.data import load_cifar10, resolve_source
 from harness.input_pipeline import prepare
 from harness.run_set import Snapshot
+from harness.settings import cache_dir_of, configured_cifar10
 from harness.train import init_states, programs, train_runs
 
 

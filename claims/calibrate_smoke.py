@@ -36,11 +36,11 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from fixtures.options import cache_dir_of, configured_cifar10
 from harness import HARNESS_VERSION, REPOSITORY, drift, stability
 from harness.atomic import write_atomically
 from harness.config import SMOKE, WRITEUP, RunConfig, Tier
 from harness.data import load_cifar10, resolve_source
+from harness.settings import cache_dir_of, configured_cifar10
 
 OTHER_ISA_FLAG = "--xla_cpu_max_isa=SSE4_2"
 

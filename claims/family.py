@@ -1,6 +1,10 @@
 """The claims as one family: the claim modules, and every hypothesis of a tier decided together.
 
-Each claim module defines `hypotheses(evidence)`: the PRIMARY hypotheses, which
+Each claim module defines `CLAIM`, its id, and `READS`, the summaries its
+verdicts are decided from ('curves/<name>', 'final/<name>', 'probes/<name>':
+fixtures/finite.py names the claims reading a non-finite one; tests/test_family.py
+checks the declarations against what deciding reads), and
+`hypotheses(evidence)`: the PRIMARY hypotheses, which
 decide the claim (it holds only if every one is SUPPORTED). A module may also
 define `secondary(evidence)`: sub-verdicts shown beside the claim (e.g. per
 layer where the writeup's figure pools the layers) that do not decide it.

@@ -4,6 +4,7 @@ from harness import figures, stats
 from harness.probes import ABLATION_DRAWS, ABLATION_FRACTION
 
 CLAIM = "C10"
+READS = ("probes/ablation_drop", "probes/coadaptation")
 
 
 def _dropout_lower_per_layer(ev, values, measure: str, unit: str, statement: str) -> list[stats.Result]:

@@ -6,6 +6,7 @@ from harness import figures, stats, writeup
 from harness.claim_check import per_seed
 
 CLAIM = "C1"
+READS = ("curves/test_accuracy",)
 
 # The smallest effect of interest: one accuracy point, a third of the writeup's
 # own +0.030 (0.5558 vs 0.5258). A gain reliably below it excludes the claimed effect.

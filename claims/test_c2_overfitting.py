@@ -6,6 +6,7 @@ from harness import figures, stats, writeup
 from harness.claim_check import per_seed
 
 CLAIM = "C2"
+READS = ("curves/train_accuracy", "curves/test_accuracy")
 
 # "reaching a training accuracy of 99%", as written.
 REACHES = 0.99

@@ -6,6 +6,7 @@ from harness import figures, stats, writeup
 from harness.claim_check import per_seed
 
 CLAIM = "C3"
+READS = ("curves/train_accuracy",)
 
 # A run has converged once its training accuracy first reaches this fraction of
 # its own final value.

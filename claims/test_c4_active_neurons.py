@@ -5,6 +5,7 @@ import numpy as np
 from harness import figures, stats
 
 CLAIM = "C4"
+READS = ("curves/test_active_count",)
 
 # "similar": the two counts within 10% of each other (ratio in [1/1.1, 1.1]),
 # tested on the log ratio so the margin is symmetric.

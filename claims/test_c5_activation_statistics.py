@@ -6,6 +6,7 @@ from scipy import stats as scipy_stats
 from harness import stats
 
 CLAIM = "C5"
+READS = ("curves/train_relu_mean", "curves/train_relu_std")
 
 STATISTICS = {"mean": "train_relu_mean", "std": "train_relu_std"}
 # Epoch 0 is the untrained network read through BatchNorm's initial running

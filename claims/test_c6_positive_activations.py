@@ -3,6 +3,14 @@
 from harness import stats
 
 CLAIM = "C6"
+READS = (
+    "final/test_positive_mean",
+    "final/test_positive_std",
+    "final/test_positive_fraction",
+    "final/test_positive_mean_pooled",
+    "final/test_positive_std_pooled",
+    "final/test_positive_fraction_pooled",
+)
 
 # (part, summary, the writeup's word)
 PARTS = (

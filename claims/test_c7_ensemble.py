@@ -7,6 +7,7 @@ from harness.claim_check import per_seed
 from harness.probes import MC_SAMPLES
 
 CLAIM = "C7"
+READS = ("probes/mc_accuracy", "probes/single_subnetwork_accuracy", "probes/deterministic_accuracy")
 
 # "approaches": the averaged ensemble within 1 accuracy point of the deterministic
 # network -- a third of the 3-point dropout effect the writeup reports (C1).

@@ -7,6 +7,7 @@ from harness.claim_check import per_seed
 from harness.probes import EXPECTATION_SAMPLES
 
 CLAIM = "C8"
+READS = ("probes/expectation_bias",)
 
 # "agree in expectation": the train-time mean within 1% of the test-time output.
 EXPECTATION_MARGIN = 0.01

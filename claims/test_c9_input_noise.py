@@ -8,6 +8,7 @@ from harness import figures, stats
 from harness.probes import NOISE_LEVELS
 
 CLAIM = "C9"
+READS = ("probes/noisy_accuracy",)
 
 # "small changes": noise up to half the inputs' spread. Pre-registered before any
 # numbers were seen; the larger levels are reported as sub-verdicts.

@@ -4,6 +4,8 @@ The flow, one module per step:
 
     data.py             CIFAR-10 on disk -> verified uint8 arrays (all the file I/O)
     config.py           protocols, tiers and the multiverse's conditions as plain data
+    settings.py         a run's settings, resolved from options and the environment (the pytest plugin
+                        fixtures/options.py and the command-line tools share it)
     input_pipeline.py   the tier's subset of the arrays, normalised, on device (pure transforms)
     models.py           the writeup's baseline and dropout MLPs
     run_set.py          the types training takes and gives: data, state, run layout, run set
@@ -26,7 +28,8 @@ The flow, one module per step:
     compare.py          what changed between two evidence files (and since reports/reference/)
     multiverse.py       every claim under many conditions: trained as one program, gathered per condition
                         (distributed.py: the runs shared out over several processes or hosts);
-                        multiverse_report.py decides each condition and shows them as one matrix
+                        multiverse_decide.py decides each condition and lays them out as one matrix;
+                        multiverse_report.py writes it
 
 writeup_loop.py transcribes the writeup's own training loop: the oracle the
 trainer is tested against and the baseline it is benchmarked against.
@@ -40,9 +43,9 @@ source and fails when it is stale or deeper than 5.
 
     0  atomic  browser  compile_cache  config  stats  summaries
     1  data  figures  redecide  report  run_set  sequential  size_grid  stability  writeup
-    2  cache  compare  distributed  drift  input_pipeline  models  sequential_cost  tfds_source  writeup_loop
-    3  evidence  train
-    4  claim_check  multiverse_report  probes  provenance  runs
+    2  cache  compare  distributed  drift  input_pipeline  models  multiverse_decide  sequential_cost  settings  tfds_source  writeup_loop
+    3  evidence  multiverse_report  train
+    4  claim_check  probes  provenance  runs
     5  evidence_report  gather  multiverse  until_decided
 """
 

@@ -76,10 +76,13 @@ class Tier:
     def seeds(self) -> tuple[int, ...]:
         return tuple(self.first_seed + i for i in range(self.num_seeds))
 
-    def is_reduced(self) -> bool:
-        """Fewer epochs or seeds than the tier's defaults (e.g. `-m full --seeds 3 --epochs 2`): labelled so."""
+    def is_reduced(self, *, seeds_by_rule: bool = False) -> bool:
+        """Fewer epochs or seeds than the tier's defaults (e.g. `-m full --seeds 3 --epochs 2`): not the tier's
+        verdicts. `seeds_by_rule`: a stopping rule chose the number of seeds (--seeds auto), so only fewer epochs
+        count. A tier's evidence asks `Evidence.reduced`, which decides this for both modes."""
         default = TIERS.get(self.name)
-        return default is not None and (self.epochs < default.epochs or self.num_seeds < default.num_seeds)
+        return default is not None and (
+            self.epochs < default.epochs or (not seeds_by_rule and self.num_seeds < default.num_seeds))
 
 
 # Smoke: a miniature of the full tier, chosen by `python -m claims.smoke_grid` among tiers of about the same

@@ -146,7 +146,7 @@ def resolve_source(
     """The archive or folder to read CIFAR-10 from.
 
     A ``configured`` path (from the option or the variable that ``origin`` names, as
-    fixtures/options.py resolved them) must exist. Without one, the archive in
+    harness/settings.py resolved them) must exist. Without one, the archive in
     ``cache_dir`` is used, downloaded there first when allowed. When none of this
     yields data, one error lists every way to provide it. Reads no environment.
     """

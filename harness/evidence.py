@@ -81,3 +81,19 @@ class Evidence:
     def n(self) -> int:
         """Paired seeds: the unit of replication."""
         return len(self.runs.seeds)
+
+    @property
+    def reduced(self) -> bool:
+        """Not the tier's own verdicts, so labelled "reduced" in the terminal, the report and its JSON: the one
+        place this is decided.
+
+        With a fixed number of seeds: fewer epochs or seeds than the tier's defaults. Under --seeds auto the
+        stopping rule chooses the seeds and its verdicts hold wherever it stops, so stopping before the fixed
+        tier's seed count is not reduced; fewer epochs than the tier's default are, and so is a --max-seeds below
+        the tier's default cap that ended the run with primary hypotheses still open (the tier's own rule would
+        have trained on: `until_decided.Sequential.stopped_below_default_cap`).
+        """
+        tier = self.config.tier
+        if self.sequential is None:
+            return tier.is_reduced()
+        return tier.is_reduced(seeds_by_rule=True) or self.sequential.stopped_below_default_cap(tier.name)

@@ -75,13 +75,12 @@ def assemble(
     figs |= writeup_figures | sequence_figures
     sizes = {group: sum(1 for c in claims for h in c.hypotheses if h.family == group)
              for group in ("primary", "secondary")}
-    reduced = bool(evidence is not None and evidence.config.tier.is_reduced())
     facts = {
         "title": 'Evidence: "How and Why Does Dropout Work?"',
         "generated": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "tier": tier,
-        # Fewer seeds or epochs than the tier's defaults: not the tier's verdicts.
-        "reduced": reduced,
+        # Not the tier's verdicts (fewer epochs or seeds than its defaults): Evidence.reduced decides.
+        "reduced": bool(evidence is not None and evidence.reduced),
         # Claims merely not selected are listed as "not run" and flagged by the report's
         # banner; "interrupted" is reserved for a session that stopped before its end.
         "interrupted": (interrupted or any(c.outcome == "not run" and c.id in collected for c in claims)

@@ -438,7 +438,7 @@ def write_multiverse_report(
     content: Mapping[str, Any], figures: Mapping[str, Figure], html_path: Path, json_path: Path
 ) -> None:
     """Write the multiverse's `json_path` and self-contained `html_path`: `content` holds its title,
-    generation time, wall time, provenance and `matrix` (multiverse_report.Matrix.as_dict); atomically, as a pair."""
+    generation time, wall time, provenance and `matrix` (multiverse_decide.Matrix.as_dict); atomically, as a pair."""
     facts = json_safe(content)
     json_text = json.dumps(facts, indent=2, allow_nan=False, ensure_ascii=False)
     _write_pair(html_path, multiverse_page(facts, _embed(figures)), json_path, json_text)

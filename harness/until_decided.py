@@ -41,43 +41,14 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from harness import figures, sequential, stats
-from harness.config import RunConfig
+from harness.config import AUTO_SEEDS, RunConfig
 from harness.evidence import Evidence, Probes
 from harness.run_set import RunSet, TrainingInterrupted
 from harness.runs import deferred_interrupts
 from harness.sequential import STATISTIC_WORDS
+from harness.settings import AutoSeeds
 
 FAMILIES = ("primary", "secondary")
-
-
-@dataclass(frozen=True)
-class AutoSeeds:
-    """How `--seeds auto` adds seeds: `batch` paired seeds at a time, at most `max_seeds` in all."""
-
-    batch: int
-    max_seeds: int
-
-    def __post_init__(self) -> None:
-        if self.batch < 1:
-            raise ValueError(f"--seed-batch must be at least 1 (got {self.batch}). Fix: pass --seed-batch 1 or more.")
-        if self.max_seeds < stats.MIN_SEEDS_T:
-            raise ValueError(
-                f"--max-seeds must be at least {stats.MIN_SEEDS_T} (got {self.max_seeds}): the hypotheses are first "
-                f"decided at {stats.MIN_SEEDS_T} seeds. Fix: pass --max-seeds {stats.MIN_SEEDS_T} or more.")
-        if self.max_seeds < self.batch:
-            raise ValueError(
-                f"--max-seeds {self.max_seeds} is below --seed-batch {self.batch}: not even one batch fits under the "
-                f"cap. Fix: raise --max-seeds to at least {self.batch}, or lower --seed-batch.")
-        if self.max_seeds % self.batch:
-            low, high = self.max_seeds // self.batch * self.batch, -(-self.max_seeds // self.batch) * self.batch
-            raise ValueError(
-                f"--max-seeds {self.max_seeds} is not a multiple of --seed-batch {self.batch}: batches are cached by "
-                "their seed range, so a last, shorter batch would be trained again inside a whole batch by a later "
-                f"call with a higher cap. Fix: pass --max-seeds {high}" + (f" or {low}" if low else "") + ".")
-
-    @property
-    def batches(self) -> int:
-        return self.max_seeds // self.batch
 
 
 def batch_config(config: RunConfig, index: int, batch: int) -> RunConfig:
@@ -194,6 +165,13 @@ class Sequential:
     @property
     def n(self) -> int:
         return self.looks[-1].n
+
+    def stopped_below_default_cap(self, tier_name: str) -> bool:
+        """Ended by a --max-seeds below the tier's default cap (config.AUTO_SEEDS) with primary hypotheses still
+        open: the tier's own rule would have trained on (what makes an auto run reduced besides its epochs)."""
+        default = AUTO_SEEDS.get(tier_name)
+        return (default is not None and self.auto.max_seeds < default[1] and self.n >= self.auto.max_seeds
+                and not self.looks[-1].states["primary"].all_decided())
 
     def batch_of(self, n: int) -> int:
         """1-based batch whose end is at n seeds."""

@@ -41,13 +41,13 @@ import pytest
 from scipy import stats as st
 
 from claims.family import claim_modules
-from fixtures.options import cache_dir_of
 from harness import probes, stats
 from harness.config import SMOKE, VARIANTS, WRITEUP, RunConfig
 from harness.data import ENV_VAR, load_cifar10
 from harness.evidence import Evidence, Probes
 from harness.input_pipeline import prepare
 from harness.run_set import RunSet
+from harness.settings import cache_dir_of
 from harness.train import arms_of, train_runs
 
 # The smoke tier's seeds per model: the same exact sign-flip floors (2^-n) and Holm steps as a real run.

@@ -28,7 +28,6 @@ from fixtures.fake_cifar import (
     write_fake_archive,
     write_fake_folder,
 )
-from fixtures.options import cache_dir_of, configured_cifar10
 from harness import data, input_pipeline
 from harness.data import (
     ARCHIVE_NAME,
@@ -39,6 +38,7 @@ from harness.data import (
     resolve_source,
 )
 from harness.input_pipeline import normalise, stratified_subset
+from harness.settings import cache_dir_of, configured_cifar10
 
 REAL_CIFAR10 = os.environ.get(ENV_VAR)
 IMAGES_PER_BATCH = 20
@@ -295,7 +295,8 @@ def test_unwritable_cache_warns_and_still_loads(tmp_path, fake):
 
 
 def test_the_cache_folder_is_the_option_else_the_environment(tmp_path):
-    """fixtures/options.py resolves it once; the harness is handed the folder and reads no environment."""
+    """harness/settings.py resolves it (fixtures/options.py once per session); the harness is handed the folder and
+    reads no environment."""
     environ = {CACHE_ENV_VAR: str(tmp_path / "mine"), "XDG_CACHE_HOME": str(tmp_path / "xdg")}
     assert cache_dir_of(str(tmp_path / "option"), environ) == tmp_path / "option"
     assert cache_dir_of(None, environ) == tmp_path / "mine"

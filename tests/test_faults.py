@@ -24,11 +24,11 @@ from tiny_problem import NUM_TEST, NUM_TRAIN, tiny_config
 
 from fixtures.fake_cifar import FOLDER, make_fake_cifar10, write_fake_archive
 from fixtures.finite import nonfinite_problem
-from fixtures.options import offline_requested
 from harness import cache
 from harness.data import ARCHIVE_NAME, DatasetError, load_cifar10
 from harness.input_pipeline import TierData
 from harness.runs import get_runs
+from harness.settings import offline_requested
 from harness.train import TrainingDiverged, train_runs
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -136,8 +136,7 @@ def test_a_diverged_run_is_named_and_never_cached(tmp_path, tier_data):
 
 
 def test_non_finite_evidence_is_refused_naming_the_claim_and_the_summary():
-    from claims import test_c4_active_neurons
-
+    reader = SimpleNamespace(CLAIM="C4", READS=("curves/test_active_count",))  # as a claim module declares it
     counts = np.ones((2, 3, 5, 4))
     counts[1, 2, 3, 0] = np.nan
 
@@ -149,13 +148,13 @@ def test_non_finite_evidence_is_refused_naming_the_claim_and_the_summary():
         runs=SimpleNamespace(curves={"test_active_count": counts}, final={}, seeds=(42, 43, 44)),
         probes=Probes(mc_accuracy=np.array([0.5, np.inf])),
     )
-    problem = nonfinite_problem(evidence, [test_c4_active_neurons])
+    problem = nonfinite_problem(evidence, [reader])
     assert "curves/test_active_count is NaN or infinite at dropout seed 44, index (3, 0)" in problem
     assert "read by C4" in problem
     assert "probes/mc_accuracy is NaN or infinite at index (1,); read by no claim" in problem
     evidence.runs.curves["test_active_count"][1, 2, 3, 0] = 1.0
     evidence.probes.mc_accuracy[1] = 0.5
-    assert nonfinite_problem(evidence, [test_c4_active_neurons]) == ""
+    assert nonfinite_problem(evidence, [reader]) == ""
 
 
 def test_damaged_decoded_cache_that_cannot_be_deleted_is_decoded_again(tmp_path, monkeypatch):
@@ -295,7 +294,7 @@ def test_the_offline_variable_reads_the_usual_words(monkeypatch, value, offline)
 
 def test_the_offline_variable_refuses_anything_else(monkeypatch):
     monkeypatch.setenv("DROPOUT_CLAIMS_OFFLINE", "maybe")
-    with pytest.raises(pytest.UsageError, match="'maybe' is neither on.*nor off.*Fix"):
+    with pytest.raises(ValueError, match="'maybe' is neither on.*nor off.*Fix"):
         offline_requested()
 
 

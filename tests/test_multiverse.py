@@ -19,9 +19,15 @@ import numpy as np
 import pytest
 
 from claims import family
-from fixtures.options import cache_dir_of
 from fixtures.session import FULL_MULTIVERSE_ANCHOR, FULL_MULTIVERSE_BUDGET_S
-from harness import REPOSITORY, multiverse, multiverse_report, report, stats
+from harness import (
+    REPOSITORY,
+    multiverse,
+    multiverse_decide,
+    multiverse_report,
+    report,
+    stats,
+)
 from harness.config import (
     FULL,
     MULTIVERSE,
@@ -33,6 +39,7 @@ from harness.config import (
 )
 from harness.data import ENV_VAR, load_cifar10
 from harness.run_set import RunSet
+from harness.settings import cache_dir_of
 
 TIER = Tier("multiverse-check", epochs=2, num_seeds=6, train_per_class=50, test_per_class=50)
 PRIMARY, CONTROL = TINY_MULTIVERSE
@@ -84,11 +91,11 @@ def test_the_measured_run_that_sizes_the_full_multiverse_is_committed_and_reprod
         steps["training"] + steps["probes"] + steps["decisions"])
 
 
-def _matrix(verdicts: dict[Condition, str], tier: str = "smoke") -> multiverse_report.Matrix:
-    cells = tuple(multiverse_report.Cell(v, 0.1, 0.0, 0.2, 0.01, 0.9) for v in verdicts.values())
-    rows = (multiverse_report.Row("C9", None, "claim", "", "", False, cells),
-            multiverse_report.Row("C9", "C9.x", "primary", "", "", True, cells))
-    return multiverse_report.Matrix(tuple(verdicts), rows, {}, tier, (1, 2, 3))
+def _matrix(verdicts: dict[Condition, str], tier: str = "smoke") -> multiverse_decide.Matrix:
+    cells = tuple(multiverse_decide.Cell(v, 0.1, 0.0, 0.2, 0.01, 0.9) for v in verdicts.values())
+    rows = (multiverse_decide.Row("C9", None, "claim", "", "", False, cells),
+            multiverse_decide.Row("C9", "C9.x", "primary", "", "", True, cells))
+    return multiverse_decide.Matrix(tuple(verdicts), rows, {}, tier, (1, 2, 3))
 
 
 def test_the_sentence_names_the_factor_under_which_a_claim_breaks():
@@ -142,7 +149,7 @@ def trained(tmp_path_factory) -> dict:
 @needs_cifar10
 def test_the_tiny_multiverse_is_decided_cached_and_reported(trained, tmp_path):
     evidence = multiverse.gather_conditions(trained["runs"], trained["data"])
-    m = multiverse_report.matrix(evidence, family.decide)
+    m = multiverse_decide.matrix(evidence, family.decide)
 
     assert m.conditions == TINY_MULTIVERSE and not m.errors
     claims_with_primaries = [row.claim for row in m.claim_rows()]
@@ -182,7 +189,7 @@ def test_the_negative_control_catches_a_dropout_model_given_one_more_epoch(train
     honest, _ = trained["runs"][CONTROL]
     planted = one_epoch_ahead(honest, trained["ahead"])
     evidence = multiverse.gather_conditions({CONTROL: (planted, "planted")}, trained["data"])
-    violations = multiverse_report.matrix(evidence, family.decide).control_violations()
+    violations = multiverse_decide.matrix(evidence, family.decide).control_violations()
     assert violations, "a dropout model trained one epoch more than its baseline went unnoticed by the control"
     assert all(f"under the negative control {CONTROL.name}" in v for v in violations)
     print("\n".join(["[planted bug] caught:", *violations]))

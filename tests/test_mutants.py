@@ -14,11 +14,11 @@ from pathlib import Path
 import pytest
 
 from claims import mutants
-from fixtures.options import cache_dir_of
 from harness import REPOSITORY, drift
 from harness.config import SMOKE, WRITEUP, RunConfig
 from harness.data import ENV_VAR, load_cifar10
 from harness.input_pipeline import prepare
+from harness.settings import cache_dir_of
 from harness.train import train_runs
 
 # Two seeds a set, two epochs, ten images per class: the drift test's machinery, not its power, is on trial.

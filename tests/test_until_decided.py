@@ -10,6 +10,7 @@ needs many more (reports/reference/sequential-cost.md).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import signal
@@ -17,30 +18,29 @@ import subprocess
 import sys
 import threading
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 from tiny_problem import TINY_WIDTHS
 
-from fixtures.options import (
-    MAX_SEEDS,
-    auto_of,
-    cache_dir_of,
-    pytest_addoption,
-    resolve_auto,
-)
+from fixtures.options import MAX_SEEDS, auto_of, pytest_addoption
 from harness import (
     REPOSITORY,
     compare,
     evidence_report,
     report,
     runs,
+    sequential,
     stats,
     until_decided,
 )
-from harness.config import AUTO_SEEDS, WRITEUP, RunConfig, Tier
+from harness.claim_check import ClaimCheck
+from harness.config import AUTO_SEEDS, SMOKE, WRITEUP, RunConfig, Tier
 from harness.data import ENV_VAR, load_cifar10
+from harness.evidence import Evidence
 from harness.gather import gather
+from harness.settings import AutoSeeds, cache_dir_of, resolve_auto
 
 CONFIG = RunConfig(protocol=WRITEUP, tier=Tier("auto-check", epochs=2, num_seeds=3, train_per_class=10,
                                                test_per_class=10), widths=TINY_WIDTHS)
@@ -93,11 +93,11 @@ def two_calls(cifar, cache_dir: Path) -> dict:
     with pytest.MonkeyPatch.context() as patch:
         out["trained first"] = recording_training(patch)
         out["capped"] = until_decided.seeds_until_decided(
-            CONFIG, until_decided.AutoSeeds(BATCH, 3), batches_of(cifar, cache_dir), tiny_family)
+            CONFIG, AutoSeeds(BATCH, 3), batches_of(cifar, cache_dir), tiny_family)
     with pytest.MonkeyPatch.context() as patch:
         out["trained second"] = recording_training(patch)
         out["decided"] = until_decided.seeds_until_decided(
-            CONFIG, until_decided.AutoSeeds(BATCH, 9), batches_of(cifar, cache_dir), tiny_family,
+            CONFIG, AutoSeeds(BATCH, 9), batches_of(cifar, cache_dir), tiny_family,
             told=out["told"].append)
     return out
 
@@ -166,7 +166,7 @@ def ctrl_c_between_batches_leaves_the_decisions_of_the_batches_before(two_calls:
         os.kill(os.getpid(), signal.SIGINT)  # what Ctrl-C sends; the loop's handler turns it into a request
 
     ev = until_decided.seeds_until_decided(
-        CONFIG, until_decided.AutoSeeds(BATCH, 9), batches_of(cifar, two_calls["cache_dir"]), tiny_family,
+        CONFIG, AutoSeeds(BATCH, 9), batches_of(cifar, two_calls["cache_dir"]), tiny_family,
         told=interrupt_after_the_first_look)
     assert trained == [] and ev.n == 3  # batch 1 from the cache, then no batch 2
     assert ev.sequential.interrupted == "Ctrl-C after batch 1 (3 seeds): no further batch trained"
@@ -186,7 +186,7 @@ def ctrl_c_between_batches_leaves_the_decisions_of_the_batches_before(two_calls:
 ])
 def test_a_bad_batch_or_cap_is_refused_with_the_fix(batch, cap, message):
     with pytest.raises(ValueError, match="Fix: ") as refused:
-        until_decided.AutoSeeds(batch, cap)
+        AutoSeeds(batch, cap)
     assert message in str(refused.value)
 
 
@@ -216,13 +216,41 @@ def test_bad_options_of_the_mode_are_refused_with_the_fix(given, message):
 def test_the_mode_fills_in_each_tiers_defaults_and_the_session_refuses_a_bad_option_before_training(tmp_path):
     assert auto_of(Options(**{"--seeds": "auto"})) == (None, None)
     assert [resolve_auto((None, None), tier) for tier in AUTO_SEEDS] == [
-        until_decided.AutoSeeds(batch, cap) for batch, cap in AUTO_SEEDS.values()]
-    assert resolve_auto((2, None), "full") == until_decided.AutoSeeds(2, AUTO_SEEDS["full"][1])
+        AutoSeeds(batch, cap) for batch, cap in AUTO_SEEDS.values()]
+    assert resolve_auto((2, None), "full") == AutoSeeds(2, AUTO_SEEDS["full"][1])
     done = subprocess.run([sys.executable, "-m", "pytest", "claims/test_c0_parameters.py", "-p", "no:cacheprovider",
                            "--cache-dir", str(tmp_path), "--seeds", "auto", "--max-seeds", "7", "--seed-batch", "2"],
                           cwd=REPOSITORY, capture_output=True, text=True, check=False)
     assert done.returncode == pytest.ExitCode.USAGE_ERROR, done.stderr
     assert "--max-seeds 7 is not a multiple of --seed-batch 2" in done.stderr and "Fix: pass --max-seeds 8 or 6" in done.stderr
+
+
+def auto_evidence(tier: Tier, auto: AutoSeeds, n: int, decided: bool) -> Evidence:
+    """A tier's evidence as --seeds auto leaves it after n seeds, every primary hypothesis decided or one open:
+    what labels a run reduced, without training it."""
+    status = sequential.Status("C1", n, n // auto.batch, 0.1, 0.05, 0.15, 3.0, -3.0, 2.0,
+                               stats.SUPPORTED if decided else stats.INCONCLUSIVE, n if decided else None,
+                               n // auto.batch if decided else None, None)
+    primary = sequential.Monitor((sequential.Hypothesis("C1", "superiority", "greater"),), batch_ends=(n,),
+                                 statuses=(status,))
+    record = until_decided.Sequential(auto, (until_decided.Look(n, {"primary": primary}),), "", "", {})
+    runs = SimpleNamespace(seeds=tuple(range(n)))
+    return Evidence(RunConfig(WRITEUP, dataclasses.replace(tier, num_seeds=n)), None, runs, None, "", 0.0,
+                    sequential=record)
+
+
+@pytest.mark.parametrize("epochs, cap, n, decided, reduced", [
+    (SMOKE.epochs, 20, 5, True, False),  # stopped at 5 seeds, below the fixed tier's 10: the rule's verdicts
+    (SMOKE.epochs, 20, 20, False, False),  # the tier's own cap reached with hypotheses open
+    (SMOKE.epochs - 1, 20, 5, True, True),  # fewer epochs than the tier's
+    (SMOKE.epochs, 10, 10, False, True),  # a lower cap stopped it undecided: the tier's rule would go on
+    (SMOKE.epochs, 10, 10, True, False),  # a lower cap, but decided by then: what the tier's rule decides
+])
+def test_an_auto_run_is_reduced_by_its_epochs_or_a_lower_cap_not_by_stopping_early(epochs, cap, n, decided, reduced):
+    evidence = auto_evidence(dataclasses.replace(SMOKE, epochs=epochs), AutoSeeds(5, cap), n, decided)
+    check = ClaimCheck("C1", evidence, stats.Decided([], []))
+    assert ("(reduced)" in check.summary().splitlines()[0]) is reduced
+    assert evidence.reduced is reduced  # what the report, its JSON and the terminal read
 
 
 def test_the_help_states_each_tiers_defaults():
