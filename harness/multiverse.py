@@ -4,7 +4,7 @@
       -> arms: per protocol one baseline and one dropout arm per rate scale
       -> one `train_runs` over every arm and seed, keeping the networks at each condition's epoch
       -> one RunSet per condition (cached per condition) -> its Evidence (probes on its own test split)
-      -> multiverse_report.py: decided per condition (Holm within its family), laid out as one matrix, reported.
+      -> multiverse_decide.py: decided per condition (Holm within its family), laid out as one matrix; multiverse_report.py writes it.
 
 One program: the dropout rates, the key schedule and the test split a run is
 evaluated on are inputs of the compiled program (run_set.Arm), so every
