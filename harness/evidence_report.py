@@ -16,7 +16,7 @@ import jax
 import numpy as np
 from matplotlib.figure import Figure
 
-from harness import compare, drift, figures, report, stats, writeup
+from harness import compare, drift, figures, report, sequential, stats, writeup
 from harness.claim_check import ClaimCheck
 from harness.config import WRITEUP_SEED
 from harness.data import LABEL_NAMES
@@ -48,7 +48,7 @@ def assemble(
     figs: dict[str, Figure] = {}
     claims = []
     seq = evidence.sequential if evidence is not None else None
-    sequence_figures = seq.figures() if seq is not None else {}
+    sequence_figures = confidence_sequence_figures(seq) if seq is not None else {}
     for claim_id in writeup.CLAIMS:  # every claim of the writeup, run or not
         check = checks.get(claim_id)
         ended = "the session ended before this claim ran" + (f" ({interruption})" if interruption else "")
@@ -230,3 +230,29 @@ def reproduce_writeup_figures(ev: Evidence) -> dict[str, Figure]:
             runs.final["test_positive_hist"], np.asarray(hist_edges(cfg.hist_bins, cfg.hist_max))
         ),
     }
+
+
+def confidence_sequence_figures(seq: Any) -> dict[str, Figure]:
+    """Per primary hypothesis of a --seeds auto run (`seq`: its until_decided.Sequential, as `Evidence.sequential`
+    holds it), its confidence sequence against the seeds with the deciding look marked."""
+    out = {}
+    for _, family, h in seq.hypotheses():
+        if family != "primary":
+            continue
+        statuses = seq.sequence(family, h.name)
+        last = statuses[-1]
+        out[seq.figure_name(h.name)] = figures.confidence_sequence(
+            np.array([s.n for s in statuses]), np.array([s.effect for s in statuses]),
+            np.array([s.ci_low for s in statuses]), np.array([s.ci_high for s in statuses]),
+            decided_at=last.decided_at_n, bounds=_bounds(h),
+            title=f"{h.name}: {last.verdict}, {seq.decided_at(last)}")
+    return out
+
+
+def _bounds(h: sequential.Hypothesis) -> tuple[float, ...]:
+    """The effects the decision is about, in the values' units: 0, a claimed minimum, or the margins."""
+    if h.kind == "equivalence":
+        return (-float(h.margin), float(h.margin))  # type: ignore[arg-type]
+    if h.min_effect is None:
+        return (0.0,)
+    return (0.0, h.min_effect if h.alternative == "greater" else -h.min_effect)

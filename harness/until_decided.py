@@ -38,9 +38,8 @@ from typing import Any
 
 import jax
 import numpy as np
-from matplotlib.figure import Figure
 
-from harness import figures, sequential, stats
+from harness import sequential, stats
 from harness.config import AUTO_SEEDS, RunConfig
 from harness.evidence import Evidence, Probes
 from harness.run_set import RunSet, TrainingInterrupted
@@ -235,21 +234,6 @@ class Sequential:
     def figure_name(self, name: str) -> str:
         return f"sequence_{name}"
 
-    def figures(self) -> dict[str, Figure]:
-        """Per primary hypothesis, its confidence sequence against the seeds with the decision marked."""
-        out = {}
-        for _, family, h in self.hypotheses():
-            if family != "primary":
-                continue
-            statuses = self.sequence(family, h.name)
-            last = statuses[-1]
-            out[self.figure_name(h.name)] = figures.confidence_sequence(
-                np.array([s.n for s in statuses]), np.array([s.effect for s in statuses]),
-                np.array([s.ci_low for s in statuses]), np.array([s.ci_high for s in statuses]),
-                decided_at=last.decided_at_n, bounds=_bounds(h),
-                title=f"{h.name}: {last.verdict}, {self.decided_at(last)}")
-        return out
-
     def as_dict(self) -> dict[str, Any]:
         """The JSON's `sequential` section (reports/evidence.schema.json, version 2)."""
         families = [{"family": family, "size": len(state.hypotheses), "alpha": self.alpha,
@@ -276,15 +260,6 @@ class Sequential:
             "interrupted": bool(self.interrupted), "looks": [entry.n for entry in self.looks],
             "families": families, "hypotheses": rows,
         }
-
-
-def _bounds(h: sequential.Hypothesis) -> tuple[float, ...]:
-    """The effects the decision is about, in the values' units: 0, a claimed minimum, or the margins."""
-    if h.kind == "equivalence":
-        return (-float(h.margin), float(h.margin))  # type: ignore[arg-type]
-    if h.min_effect is None:
-        return (0.0,)
-    return (0.0, h.min_effect if h.alternative == "greater" else -h.min_effect)
 
 
 # --------------------------------------------------------------------------- the loop
