@@ -5,10 +5,11 @@ The flow, one module per step:
     data.py             CIFAR-10 on disk -> verified uint8 arrays (all the file I/O)
     config.py           protocols, tiers and the multiverse's conditions as plain data
     input_pipeline.py   the tier's subset of the arrays, normalised, on device (pure transforms)
-    models.py           the writeup's baseline and dropout MLPs
+    models.py           the writeup's baseline and dropout MLPs; the arms (keep probabilities) a configuration trains
     run_set.py          the types training takes and gives: data, state, run layout, run set
     train.py            one jitted program: every seed x variant (summaries.py: what each run reports)
-    cache.py, runs.py   runs on disk keyed by everything that decides them; "the runs of this tier"
+    cache.py, runs.py   runs on disk keyed by everything that decides them; the one way to them, for a tier
+                        or the multiverse's conditions: cached, else trained (checkpoints, resume, Ctrl-C)
     probes.py           measurements on the trained networks (claims C7-C10)
     evidence.py         everything a tier's claims are decided from (gather.py gathers it)
     stats.py            paired tests, equivalence, trends, Holm, verdicts
@@ -25,7 +26,8 @@ The flow, one module per step:
                         browser.py checks it
     compare.py          what changed between two evidence files (and since reports/reference/)
     multiverse.py       every claim under many conditions: trained as one program, gathered per condition
-                        (distributed.py: the runs shared out over several processes or hosts);
+                        and decided (`gather_multiverse`, the driver of that flow as gather.py's is a tier's;
+                        distributed.py: the runs shared out over several processes or hosts);
                         multiverse_report.py decides each condition and shows them as one matrix
 
 writeup_loop.py transcribes the writeup's own training loop: the oracle the
@@ -40,8 +42,8 @@ source and fails when it is stale or deeper than 5.
 
     0  atomic  browser  compile_cache  config  stats  summaries
     1  data  figures  redecide  report  run_set  sequential  size_grid  stability  writeup
-    2  cache  compare  distributed  drift  input_pipeline  models  sequential_cost  tfds_source  writeup_loop
-    3  evidence  train
+    2  compare  distributed  drift  input_pipeline  models  sequential_cost  tfds_source  writeup_loop
+    3  cache  evidence  train
     4  claim_check  multiverse_report  probes  provenance  runs
     5  evidence_report  gather  multiverse  until_decided
 """
