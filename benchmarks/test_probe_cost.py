@@ -27,6 +27,7 @@ from compile_clock import CompileClock
 
 from harness import probes
 from harness.config import WRITEUP, RunConfig, Tier
+from harness.models import arms_of
 from harness.run_set import Dataset, RunSet
 from harness.train import init_states
 
@@ -51,6 +52,7 @@ def untrained() -> tuple[RunSet, Dataset]:
         config=CONFIG, seeds=seeds, curves={}, final={},
         params=jax.tree_util.tree_map(split, state.params),
         batch_stats=jax.tree_util.tree_map(split, state.batch_stats),
+        keep_probs={arm.name: arm.keep_probs for arm in arms_of(CONFIG)},
     )
     return run_set, data
 

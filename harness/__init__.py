@@ -7,10 +7,11 @@ The flow, one module per step:
     settings.py         a run's settings, resolved from options and the environment (the pytest plugin
                         fixtures/options.py and the command-line tools share it)
     input_pipeline.py   the tier's subset of the arrays, normalised, on device (pure transforms)
-    models.py           the writeup's baseline and dropout MLPs
+    models.py           the writeup's baseline and dropout MLPs; the arms (keep probabilities) a configuration trains
     run_set.py          the types training takes and gives: data, state, run layout, run set
     train.py            one jitted program: every seed x variant (summaries.py: what each run reports)
-    cache.py, runs.py   runs on disk keyed by everything that decides them; "the runs of this tier"
+    cache.py, runs.py   runs on disk keyed by everything that decides them; the one way to them, for a tier
+                        or the multiverse's conditions: cached, else trained (checkpoints, resume, Ctrl-C)
     probes.py           measurements on the trained networks (claims C7-C10)
     evidence.py         everything a tier's claims are decided from (gather.py gathers it)
     stats.py            paired tests, equivalence, trends, Holm, verdicts
@@ -43,8 +44,8 @@ source and fails when it is stale or deeper than 5.
 
     0  atomic  browser  compile_cache  config  stats  summaries
     1  data  figures  redecide  report  run_set  sequential  size_grid  stability  writeup
-    2  cache  compare  distributed  drift  input_pipeline  models  multiverse_decide  sequential_cost  settings  tfds_source  writeup_loop
-    3  evidence  multiverse_report  train
+    2  compare  distributed  drift  input_pipeline  models  multiverse_decide  sequential_cost  settings  tfds_source  writeup_loop
+    3  cache  evidence  multiverse_report  train
     4  claim_check  probes  provenance  runs
     5  evidence_report  gather  multiverse  until_decided
 """

@@ -29,7 +29,8 @@ from flax import traverse_util
 
 from harness.atomic import exclusive, temp_folder, write_atomically
 from harness.config import RunConfig
-from harness.run_set import RunSet, RunState, Snapshot
+from harness.models import arms_of
+from harness.run_set import Kept, RunSet, RunState, Snapshot
 
 MANIFEST = "__manifest__"
 # Checkpoints are written at chunk boundaries, but at most this often: the
@@ -83,12 +84,22 @@ def _group(arrays: dict[str, np.ndarray], prefix: str) -> dict[str, np.ndarray]:
 
 
 def _flatten(run_set: RunSet) -> dict[str, np.ndarray]:
-    arrays = {f"curves/{k}": v for k, v in run_set.curves.items()}
-    arrays |= {f"final/{k}": v for k, v in run_set.final.items()}
+    return {f"curves/{k}": v for k, v in run_set.curves.items()} | _flatten_networks(run_set)
+
+
+def _flatten_networks(networks: RunSet | Kept, prefix: str = "") -> dict[str, np.ndarray]:
+    """The final summaries and the networks of a run set or of a kept epoch, by path-like names."""
+    arrays = {f"{prefix}final/{k}": v for k, v in networks.final.items()}
     for group in ("params", "batch_stats"):
-        flat = traverse_util.flatten_dict(getattr(run_set, group), sep="/")
-        arrays |= {f"{group}/{k}": np.asarray(v) for k, v in flat.items()}
+        flat = traverse_util.flatten_dict(getattr(networks, group), sep="/")
+        arrays |= {f"{prefix}{group}/{k}": np.asarray(v) for k, v in flat.items()}
     return arrays
+
+
+def _networks(arrays: dict[str, np.ndarray]) -> dict[str, dict]:
+    """`_flatten_networks`' final summaries and networks, nested again."""
+    return {"final": _group(arrays, "final"),
+            **{group: traverse_util.unflatten_dict(_group(arrays, group), sep="/") for group in ("params", "batch_stats")}}
 
 
 def entry_path(cache_dir: Path, key: str) -> Path:
@@ -104,6 +115,7 @@ def save(cache_dir: Path, key: str, run_set: RunSet) -> Path:
         "seeds": list(run_set.seeds),
         "train_seconds": run_set.train_seconds,
         "compile_seconds": run_set.compile_seconds,
+        "keep_probs": run_set.keep_probs,
         "meta": run_set.meta,
     }
     _write_verified(cache_dir, path, _flatten(run_set), manifest)
@@ -120,13 +132,15 @@ def load(cache_dir: Path, key: str) -> RunSet | None:
         warnings.warn(f"Run cache entry {path} is {verified}; retraining it.", CacheWarning, stacklevel=2)
         return None
     manifest, arrays = verified
+    config = RunConfig.from_dict(manifest["config"])
+    # An entry written before run sets carried their keep probabilities: derived as training derived them.
+    keep_probs = manifest.get("keep_probs") or {arm.name: arm.keep_probs for arm in arms_of(config)}
     return RunSet(
-        config=RunConfig.from_dict(manifest["config"]),
+        config=config,
         seeds=tuple(manifest["seeds"]),
         curves=_group(arrays, "curves"),
-        final=_group(arrays, "final"),
-        params=traverse_util.unflatten_dict(_group(arrays, "params"), sep="/"),
-        batch_stats=traverse_util.unflatten_dict(_group(arrays, "batch_stats"), sep="/"),
+        **_networks(arrays),
+        keep_probs={variant: tuple(keep) for variant, keep in keep_probs.items()},
         train_seconds=manifest["train_seconds"],
         compile_seconds=manifest["compile_seconds"],
         meta=manifest["meta"] | {"cache": "hit"},
@@ -158,8 +172,11 @@ class Checkpoints:
     def save(self, snapshot: Snapshot) -> None:
         arrays = {f"state/{i:03d}": np.asarray(leaf) for i, leaf in enumerate(jax.tree_util.tree_leaves(snapshot.state))}
         arrays |= {f"history/{name}": value for name, value in snapshot.history.items()}
+        for epoch, kept in snapshot.kept.items():
+            arrays |= _flatten_networks(kept, prefix=f"kept/{epoch}/")
+        manifest = {"key": self.key, "epoch": snapshot.epoch, "kept": sorted(snapshot.kept)}
         try:
-            _write_verified(self.cache_dir, self.path, arrays, {"key": self.key, "epoch": snapshot.epoch})
+            _write_verified(self.cache_dir, self.path, arrays, manifest)
         except OSError as error:
             self._failed = True
             warnings.warn(
@@ -187,7 +204,9 @@ class Checkpoints:
                           CacheWarning, stacklevel=2)
             return None
         self.restored_epoch = int(manifest["epoch"])
-        return Snapshot(self.restored_epoch, jax.tree_util.tree_unflatten(treedef, saved), _group(arrays, "history"))
+        kept = {epoch: Kept(**_networks(_group(arrays, f"kept/{epoch}"))) for epoch in manifest.get("kept", [])}
+        return Snapshot(self.restored_epoch, jax.tree_util.tree_unflatten(treedef, saved), _group(arrays, "history"),
+                        kept)
 
     def delete(self) -> None:
         with contextlib.suppress(OSError):  # a checkpoint left behind is only disk space: it is keyed

@@ -9,6 +9,7 @@ rather than static attributes so that one vmapped program can train both
 variants side by side; with rate 0 the mask is all ones and the division is by
 1.0, so the baseline computes exactly what a network without dropout layers does.
 `dropout` reproduces `flax.linen.Dropout` bit for bit (tests/test_models.py).
+`arms_of` turns a configuration into those inputs, for every program that trains.
 """
 
 from __future__ import annotations
@@ -19,8 +20,9 @@ import jax
 import jax.numpy as jnp
 from flax import linen as nn
 
-from harness.config import HIDDEN_WIDTHS, RunConfig
+from harness.config import HIDDEN_WIDTHS, VARIANTS, RunConfig
 from harness.data import NUM_CLASSES, PIXELS_PER_IMAGE
+from harness.run_set import Arm
 
 
 def dropout(x: jax.Array, keep_prob: jax.Array, key: jax.Array) -> jax.Array:
@@ -92,3 +94,21 @@ def count_params(params) -> int:
 def keep_probabilities(rates: Sequence[float]) -> jax.Array:
     """1 - p per layer, computed in float64 like flax before the cast to float32."""
     return jnp.asarray([1.0 - float(rate) for rate in rates], jnp.float32)
+
+
+def arms_of(config: RunConfig, variants: tuple[str, ...] = VARIANTS, *, alt_test: bool = False) -> tuple[Arm, ...]:
+    """The arms `config` trains: each variant's keep probabilities (`keep_probabilities` of the protocol's rates,
+    all ones for the baseline) and the protocol's dropout-key schedule as a flag.
+
+    The one place a configuration becomes arms: a tier's run set, each multiverse condition (which qualifies the
+    names and, for the protocol whose test split is the alternative one, sets `alt_test`) and a cache entry
+    written before run sets carried their keep probabilities all derive them here, so a change of the rates
+    (claims/mutants.py's graded `rate` mutant) reaches training and the probes alike.
+    """
+    dropout = tuple(float(k) for k in keep_probabilities(config.protocol.dropout_rates))
+    keep = {"baseline": (1.0,) * len(dropout), "dropout": dropout}
+    unknown = [variant for variant in variants if variant not in keep]
+    if unknown or not variants:
+        raise ValueError(f"variants must be a non-empty choice of {sorted(keep)}, got {list(variants)}")
+    fresh = config.protocol.dropout_keys == "per_step"
+    return tuple(Arm(variant, keep[variant], fresh_dropout_keys=fresh, alt_test=alt_test) for variant in variants)

@@ -20,7 +20,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from harness.evidence import Probes
-from harness.models import MLP, dropout, keep_probabilities
+from harness.models import MLP, dropout
 from harness.run_set import Dataset, RunSet
 
 # C7: how many sampled sub-networks are averaged.
@@ -48,10 +48,10 @@ OF_THE_DROPOUT_MODEL: tuple[str, ...] = (
 def measure(run_set: RunSet, data: Dataset, *, of_the_dropout_model: bool = True) -> Probes:
     """Every probe of `run_set`'s networks, on the test split `data.test_x`, `data.test_y`.
 
-    The probes of the dropout model alone (`OF_THE_DROPOUT_MODEL`) read the run set's "dropout" variant;
-    the others read every network. The keep probabilities and the ablated share are arguments of the
-    program, not constants, so a run set of other dropout rates (the multiverse's conditions) or another
-    ABLATION_FRACTION reuses the compilation. `of_the_dropout_model=False` leaves those probes out (NaN, one
+    The probes of the dropout model alone (`OF_THE_DROPOUT_MODEL`) read the run set's "dropout" variant, with
+    the keep probabilities it trained with (`RunSet.keep_probs`); the others read every network. The keep
+    probabilities and the ablated share are arguments of the program, not constants, so a run set of other
+    dropout rates (the multiverse's conditions) or another ABLATION_FRACTION reuses the compilation. `of_the_dropout_model=False` leaves those probes out (NaN, one
     per seed): the A/A check, whose "dropout" slot holds baselines, has no use for them.
     """
     dropout_variant = run_set.variants.index("dropout") if of_the_dropout_model else None
@@ -59,7 +59,7 @@ def measure(run_set: RunSet, data: Dataset, *, of_the_dropout_model: bool = True
     variables = {"params": run_set.params, "batch_stats": run_set.batch_stats}
     # Host scalars and seeds as numpy values: converting them with jax would compile programs of its own.
     measured = program(variables, np.asarray(run_set.seeds, np.uint32), data.test_x, data.test_y,
-                       keep_probabilities(run_set.config.protocol.dropout_rates), np.float32(ABLATION_FRACTION))
+                       np.asarray(run_set.keep_probs["dropout"], np.float32), np.float32(ABLATION_FRACTION))
     constants = {"mc_samples": np.asarray(MC_SAMPLES), "noise_levels": np.asarray(NOISE_LEVELS)}
     if not of_the_dropout_model:
         constants |= {name: np.full(len(run_set.seeds), np.nan) for name in OF_THE_DROPOUT_MODEL}

@@ -6,7 +6,9 @@ these without importing the trainer (harness/train.py).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import NamedTuple
 
 import jax
@@ -68,12 +70,22 @@ class Arm(NamedTuple):
     alt_test: bool = False
 
 
+class Kept(NamedTuple):
+    """The networks of an earlier epoch that training keeps (train_runs(keep_at=...)), as host arrays with a
+    leading run axis."""
+
+    final: dict[str, np.ndarray]  # the end-of-training summaries, had training stopped there
+    params: dict
+    batch_stats: dict
+
+
 class Snapshot(NamedTuple):
     """Training stopped after `epoch` epochs: all that resuming it needs, as host arrays."""
 
     epoch: int
     state: RunState
     history: dict[str, np.ndarray]  # per-epoch summaries of epochs 0..epoch, shaped (epoch + 1, runs, ...)
+    kept: Mapping[int, Kept] = MappingProxyType({})  # the earlier epochs kept so far: resuming keeps them
 
 
 @dataclass(frozen=True)
@@ -116,6 +128,8 @@ class RunSet:
     curves[name] has shape (variants, seeds, epochs + 1, ...): epoch 0 is the
     untrained network. final[name] has shape (variants, seeds, ...).
     params / batch_stats are the trained networks, leaves shaped (variants, seeds, ...).
+    keep_probs[variant] is the keep probability per hidden layer that variant trained with (models.arms_of):
+    the probes read them here rather than deriving them again from the configuration.
     """
 
     config: RunConfig
@@ -124,6 +138,7 @@ class RunSet:
     final: dict[str, np.ndarray]
     params: dict
     batch_stats: dict
+    keep_probs: dict[str, tuple[float, ...]]
     train_seconds: float = 0.0
     compile_seconds: float = 0.0
     variants: tuple[str, ...] = VARIANTS

@@ -31,11 +31,12 @@ import numpy as np
 import optax
 
 from harness import summaries
-from harness.config import VARIANTS, RunConfig
-from harness.models import MLP, init_variables, keep_probabilities, model_of
+from harness.config import RunConfig
+from harness.models import MLP, arms_of, init_variables, model_of
 from harness.run_set import (
     Arm,
     Dataset,
+    Kept,
     RunLayout,
     RunSet,
     RunState,
@@ -63,21 +64,6 @@ class TrainingDiverged(RuntimeError):
 def optimizer_of(config: RunConfig) -> optax.GradientTransformation:
     """The writeup's optimiser: Adam at the protocol's learning rate, optax's defaults otherwise."""
     return optax.adam(config.protocol.learning_rate)
-
-
-def arms_of(config: RunConfig, variants: tuple[str, ...] = VARIANTS) -> tuple[Arm, ...]:
-    """The arms of a tier's run set: each variant under the configuration's protocol.
-
-    The test split is already normalised as the protocol says (input_pipeline.prepare), so no arm reads
-    the alternative one.
-    """
-    dropout = tuple(float(k) for k in keep_probabilities(config.protocol.dropout_rates))
-    keep = {"baseline": (1.0,) * len(dropout), "dropout": dropout}
-    unknown = [variant for variant in variants if variant not in keep]
-    if unknown or not variants:
-        raise ValueError(f"variants must be a non-empty choice of {sorted(keep)}, got {list(variants)}")
-    fresh = config.protocol.dropout_keys == "per_step"
-    return tuple(Arm(variant, keep[variant], fresh_dropout_keys=fresh) for variant in variants)
 
 
 def init_states(config: RunConfig, seeds: Iterable[int], num_train: int,
@@ -317,7 +303,9 @@ def train_runs(
     `TrainingDiverged`, naming it. `arms` trains other arms (the A/A check
     trains baselines only; the multiverse every condition's). `keep_at`
     names earlier epochs whose networks are kept too: the result's
-    `earlier[e]` is the run set as it stood after epoch e.
+    `earlier[e]` is the run set as it stood after epoch e. Snapshots carry
+    the epochs kept so far, so training resumed past a kept epoch still has
+    its networks (a snapshot that lacks one trains from the start).
     """
     seeds = tuple(seeds)
     arms = arms_of(config) if arms is None else arms
@@ -328,25 +316,25 @@ def train_runs(
     program = programs(config, data.train_x.shape[0], math.gcd(epochs, *keep_at))
     fresh = init_states(config, seeds, data.train_x.shape[0], arms)
     snapshot = checkpoints.restore(fresh) if checkpoints is not None else None
-    if snapshot is not None and any(e <= snapshot.epoch for e in keep_at):
-        snapshot = None  # the networks of an epoch before the snapshot are gone: train from the start
+    if snapshot is not None and any(e <= snapshot.epoch and e not in snapshot.kept for e in keep_at):
+        snapshot = None  # the networks of a kept epoch before the snapshot are not in it: train from the start
     # device_put also for the fresh state: the compiled chunk is looked up by where its inputs live.
     state = jax.device_put(fresh if snapshot is None else snapshot.state, sharding)
 
     chunk, compile_seconds = program.compiled_chunk(state, data)
 
     start = time.perf_counter()
-    earlier: dict[int, tuple] = {}
     if snapshot is None:
         done, history = 0, jax.device_get(jax.tree_util.tree_map(lambda a: a[None], program.initial(state, data)))
+        earlier: dict[int, Kept] = {}
     else:
-        done, history = snapshot.epoch, snapshot.history
+        done, history, earlier = snapshot.epoch, snapshot.history, dict(snapshot.kept)
         if progress is not None:
             progress(done)
     while done < epochs:
         if stop_requested():
             if checkpoints is not None:
-                checkpoints.save(Snapshot(done, jax.device_get(state), history))
+                checkpoints.save(Snapshot(done, jax.device_get(state), history, earlier))
             raise TrainingInterrupted(done, epochs)
         state, summary = chunk(state, jnp.int32(done + 1), data)
         summary, finite = jax.device_get((summary, program.finite(state)))
@@ -356,9 +344,9 @@ def train_runs(
         if progress is not None:
             progress(done)
         if done in keep_at:
-            earlier[done] = jax.device_get((program.final(state, data), state.params, state.batch_stats))
+            earlier[done] = Kept(*jax.device_get((program.final(state, data), state.params, state.batch_stats)))
         if checkpoints is not None and done < epochs and checkpoints.due():
-            checkpoints.save(Snapshot(done, jax.device_get(state), history))
+            checkpoints.save(Snapshot(done, jax.device_get(state), history, earlier))
     end_summaries, params, batch_stats = jax.device_get((program.final(state, data), state.params, state.batch_stats))
     train_seconds = time.perf_counter() - start
 
@@ -371,6 +359,7 @@ def train_runs(
             final={name: layout.split(v) for name, v in end.items()},
             params=jax.tree_util.tree_map(layout.split, params),
             batch_stats=jax.tree_util.tree_map(layout.split, batch_stats),
+            keep_probs={arm.name: arm.keep_probs for arm in arms},
             train_seconds=train_seconds,
             compile_seconds=compile_seconds,
             variants=layout.variants,

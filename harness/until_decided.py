@@ -70,6 +70,7 @@ def concatenate(parts: Sequence[Evidence]) -> Evidence:
         final={name: along_seeds(*(r.final[name] for r in runs)) for name in first.runs.final},
         params=jax.tree_util.tree_map(along_seeds, *(r.params for r in runs)),
         batch_stats=jax.tree_util.tree_map(along_seeds, *(r.batch_stats for r in runs)),
+        keep_probs=first.runs.keep_probs,  # every batch is the same configuration's
         train_seconds=sum(r.train_seconds for r in runs), compile_seconds=sum(r.compile_seconds for r in runs),
         variants=first.runs.variants,
         # what each batch's cache did, in order: the report's provenance shows which batches were trained

@@ -46,9 +46,10 @@ from harness.config import SMOKE, VARIANTS, WRITEUP, RunConfig
 from harness.data import ENV_VAR, load_cifar10
 from harness.evidence import Evidence, Probes
 from harness.input_pipeline import prepare
+from harness.models import arms_of
 from harness.run_set import RunSet
 from harness.settings import cache_dir_of
-from harness.train import arms_of, train_runs
+from harness.train import train_runs
 
 # The smoke tier's seeds per model: the same exact sign-flip floors (2^-n) and Holm steps as a real run.
 GROUP_SIZE = SMOKE.num_seeds
@@ -79,6 +80,7 @@ def _a_vs_b(runs: RunSet) -> RunSet:
         runs, seeds=tuple(runs.seeds[i] for i in a), variants=VARIANTS,
         curves={k: pick(v) for k, v in runs.curves.items()}, final={k: pick(v) for k, v in runs.final.items()},
         params=jax.tree_util.tree_map(pick, runs.params), batch_stats=jax.tree_util.tree_map(pick, runs.batch_stats),
+        keep_probs=dict.fromkeys(VARIANTS, runs.keep_probs["baseline"]),  # both slots hold baselines
     )
 
 

@@ -1,26 +1,21 @@
 """Run cache: hit, miss, damaged entry, wrong key, forced retraining, atomic writes."""
 
+import json
 import shutil
 
 import numpy as np
 import pytest
-from tiny_problem import NUM_TEST, NUM_TRAIN, tiny_config
+from tiny_problem import tiny_config, tiny_tier_data
 
 from harness import cache
 from harness.input_pipeline import TierData
+from harness.models import keep_probabilities
 from harness.runs import get_runs
 
 
 @pytest.fixture
 def tier_data(tiny_data) -> TierData:
-    return TierData(
-        dataset=tiny_data,
-        train_indices=np.arange(NUM_TRAIN),
-        test_indices=np.arange(NUM_TEST),
-        source_digest="synthetic",
-        raw_train_images=np.zeros((NUM_TRAIN, 3072), np.uint8),
-        raw_train_labels=np.zeros(NUM_TRAIN, np.int32),
-    )
+    return tiny_tier_data(tiny_data)
 
 
 def assert_same_runs(a, b):
@@ -40,6 +35,23 @@ def test_miss_trains_then_hit_loads_the_same_numbers(tmp_path, tier_data):
     assert trained.meta["cache"] == "miss" and loaded.meta["cache"] == "hit"
     assert_same_runs(trained, loaded)
     assert [p.name for p in (tmp_path / "runs").iterdir()] == [f"{key}.npz"]  # no temporary files left
+
+
+def test_an_entry_carries_its_keep_probabilities_and_an_older_one_derives_them(tmp_path, tier_data):
+    """The probes read the keep probabilities from the run set: an entry written before run sets carried them
+    loads with them derived as training derives them (models.arms_of)."""
+    config = tiny_config()
+    trained, key = get_runs(config, tier_data, cache_dir=tmp_path)
+    expected = {"baseline": (1.0,) * 4,
+                "dropout": tuple(float(k) for k in keep_probabilities(config.protocol.dropout_rates))}
+    assert trained.keep_probs == cache.load(tmp_path, key).keep_probs == expected
+    path = cache.entry_path(tmp_path, key)
+    with np.load(path) as npz:
+        arrays = dict(npz)
+    manifest = json.loads(arrays.pop(cache.MANIFEST).tobytes())
+    del manifest["keep_probs"], manifest["digests"]
+    cache._write_verified(tmp_path, path, arrays, manifest)  # as the code before keep_probs wrote it
+    assert cache.load(tmp_path, key).keep_probs == expected
 
 
 def test_key_covers_what_decides_the_runs():

@@ -1,13 +1,21 @@
-"""Checkpoints: a stopped training resumes to the same numbers, bit for bit, as an uninterrupted one."""
+"""Checkpoints: a stopped training resumes to the same numbers, bit for bit, as an uninterrupted one; a tier's
+and the multiverse's alike (one cache path, harness/runs.py `cached_runs`)."""
+
+import os
+import signal
 
 import jax
 import numpy as np
 import pytest
-from tiny_problem import tiny_config
+from tiny_problem import TINY_WIDTHS, tiny_config, tiny_tier_data
 
-from harness import cache
+from harness import cache, multiverse, runs
+from harness.config import Condition, Tier
 from harness.run_set import Snapshot, TrainingInterrupted
 from harness.train import init_states, train_runs
+
+# A multiverse whose program keeps the networks of epoch 2 of 6 (the condition at a third of the epochs).
+CONDITIONS = (Condition(), Condition(rate_scale=0.0), Condition(epoch_fraction=1 / 3))
 
 
 def assert_identical(a, b):
@@ -62,3 +70,51 @@ def test_a_damaged_checkpoint_is_ignored_with_a_warning(tmp_path, tiny_data, uni
     with pytest.warns(cache.CacheWarning, match="training from the start"):
         again = train_runs(config, tiny_data, config.tier.seeds(), checkpoints=cache.Checkpoints(tmp_path, "key"))
     assert_identical(again, whole)
+
+
+def test_a_snapshot_without_a_kept_epoch_behind_it_trains_from_the_start(tmp_path, tiny_data, uninterrupted):
+    """A checkpoint written without the networks of a kept epoch before it (by a training that kept none, or by
+    older code) cannot give them back: training starts again, to the same numbers."""
+    config, whole = uninterrupted
+    seen = []
+    with pytest.raises(TrainingInterrupted, match="interrupted at epoch 4"):
+        train_runs(config, tiny_data, config.tier.seeds(), progress=seen.append,
+                   checkpoints=cache.Checkpoints(tmp_path, "key", interval_s=0), stop_requested=lambda: 4 in seen)
+    resumed = []
+    again = train_runs(config, tiny_data, config.tier.seeds(), progress=resumed.append, keep_at=(2,),
+                       checkpoints=cache.Checkpoints(tmp_path, "key"))
+    assert resumed[0] == 2  # from the start, not from epoch 4
+    assert_identical(again, whole)
+
+
+@pytest.fixture(scope="module")
+def multiverse_whole(tmp_path_factory, tiny_data):
+    plan = multiverse.Plan.of(CONDITIONS, Tier("tiny", epochs=6, num_seeds=2), widths=TINY_WIDTHS)
+    data = {"writeup": tiny_tier_data(tiny_data)}
+    return plan, data, multiverse.condition_runs(plan, data, cache_dir=tmp_path_factory.mktemp("whole"))
+
+
+def test_a_multiverse_stopped_by_ctrl_c_resumes_past_its_kept_epoch_to_the_same_numbers(tmp_path, multiverse_whole):
+    """The multiverse's conditions take the tiers' cache path: Ctrl-C is deferred to the next chunk boundary,
+    which saves a checkpoint of the whole program, the networks kept at epoch 2 included; the next session
+    resumes from epoch 4 and caches what an uninterrupted training caches."""
+    plan, data, whole = multiverse_whole
+
+    def ctrl_c_after_epoch_4(done: int) -> None:
+        if done == 4:
+            os.kill(os.getpid(), signal.SIGINT)
+
+    with pytest.raises(TrainingInterrupted, match="interrupted at epoch 4 of 6"):
+        multiverse.condition_runs(plan, data, cache_dir=tmp_path, progress=ctrl_c_after_epoch_4)
+    checkpoint = cache.Checkpoints(tmp_path, runs.program_key(list(plan.keys(data).values())))
+    assert checkpoint.path.exists() and not (tmp_path / "runs").exists()
+
+    seen = []
+    resumed = multiverse.condition_runs(plan, data, cache_dir=tmp_path, progress=seen.append)
+    assert seen[0] == 4 and not checkpoint.path.exists()
+    for condition, (run_set, key) in resumed.items():
+        assert key == whole[condition][1] and run_set.meta["resumed_from_epoch"] == 4
+        assert run_set.config.tier.epochs == condition.epochs(plan.tier)
+        assert run_set.keep_probs == whole[condition][0].keep_probs
+        assert_identical(run_set, whole[condition][0])
+        assert_identical(cache.load(tmp_path, key), whole[condition][0])

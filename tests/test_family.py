@@ -11,6 +11,7 @@ from claims import family
 from harness import stats, summaries
 from harness.config import WRITEUP, RunConfig, Tier
 from harness.evidence import Evidence, Probes
+from harness.models import arms_of
 from harness.probes import MC_SAMPLES, NOISE_LEVELS
 from harness.run_set import RunSet
 from harness.summaries import SplitPass
@@ -84,6 +85,7 @@ def recording_evidence(seen: set[str], seeds: int = 6, epochs: int = 6, test_ima
 
     runs = RunSet(
         config=config, seeds=tuple(range(seeds)), params={}, batch_stats={},
+        keep_probs={arm.name: arm.keep_probs for arm in arms_of(config)},
         curves=Recorded("curves", {n: values((2, seeds, epochs + 1, *s.shape), s.dtype) for n, s in curves.items()},
                         seen),
         final=Recorded("final", {n: values((2, seeds, *s.shape), s.dtype) for n, s in final.items()}, seen),

@@ -19,7 +19,6 @@ import numpy as np
 import pytest
 
 from claims import family
-from fixtures.session import FULL_MULTIVERSE_ANCHOR, FULL_MULTIVERSE_BUDGET_S
 from harness import (
     REPOSITORY,
     multiverse,
@@ -34,10 +33,15 @@ from harness.config import (
     PROTOCOLS,
     SMOKE,
     TINY_MULTIVERSE,
+    VARIANTS,
+    WRITEUP,
     Condition,
+    RunConfig,
     Tier,
 )
 from harness.data import ENV_VAR, load_cifar10
+from harness.models import arms_of, keep_probabilities
+from harness.multiverse import FULL_MULTIVERSE_ANCHOR, FULL_MULTIVERSE_BUDGET_S
 from harness.run_set import RunSet
 from harness.settings import cache_dir_of
 
@@ -52,7 +56,7 @@ needs_cifar10 = pytest.mark.skipif(not os.environ.get(ENV_VAR), reason=f"needs t
 
 def test_arms_share_each_protocols_baseline_and_carry_its_flags():
     conditions = (Condition("writeup", 1.0), Condition("writeup", 0.5), Condition("corrected", 1.0, 0.5))
-    arms = {arm.name: arm for arm in multiverse.arms_for(conditions, SMOKE)}
+    arms = {arm.name: arm for arm in multiverse.program_arms(multiverse.Plan.of(conditions, SMOKE).configs)}
     assert list(arms) == ["writeup/baseline", "writeup x1/dropout", "writeup x0.5/dropout",
                           "corrected/baseline", "corrected x1/dropout"]
     assert arms["writeup/baseline"].keep_probs == (1.0,) * 4
@@ -60,6 +64,21 @@ def test_arms_share_each_protocols_baseline_and_carry_its_flags():
     np.testing.assert_allclose(arms["writeup x0.5/dropout"].keep_probs, [1 - r / 2 for r in rates], rtol=1e-6)
     assert not arms["writeup x1/dropout"].fresh_dropout_keys and not arms["writeup x1/dropout"].alt_test
     assert arms["corrected x1/dropout"].fresh_dropout_keys and arms["corrected/baseline"].alt_test
+
+
+def test_a_condition_derives_its_arms_as_a_tier_of_its_configuration_does():
+    """models.arms_of is the one derivation of arms: the writeup's condition trains the writeup tier's two arms
+    (under qualified names), and every condition's dropout arm keeps keep_probabilities of its scaled rates."""
+    plan = multiverse.Plan.of(MULTIVERSE, SMOKE)
+    arms = {arm.name: arm for arm in multiverse.program_arms(plan.configs)}
+    assert len(arms) == multiverse.num_arms(MULTIVERSE)
+    primary = [arms[name]._replace(name=variant) for name, variant in zip(multiverse.arm_names(Condition()), VARIANTS)]
+    assert tuple(primary) == arms_of(RunConfig(WRITEUP, SMOKE))
+    for condition, config in plan.configs.items():
+        scaled = [round(rate * condition.rate_scale, 6) for rate in PROTOCOLS[condition.protocol].dropout_rates]
+        assert config.protocol.dropout_rates == tuple(scaled) and config.tier.epochs == condition.epochs(SMOKE)
+        dropout = arms[multiverse.arm_names(condition)[1]]
+        assert dropout.keep_probs == tuple(float(k) for k in keep_probabilities(scaled))
 
 
 def test_a_tier_too_short_for_a_training_length_is_refused_with_the_fix():
@@ -128,22 +147,23 @@ def test_a_multiverse_with_fewer_epochs_than_its_tier_is_reported_as_reduced(tmp
 def trained(tmp_path_factory) -> dict:
     """The tiny multiverse through condition_runs (so cached), and the control's runs one epoch further."""
     cifar = load_cifar10(Path(os.environ[ENV_VAR]), cache_dir=cache_dir_of(None))
-    data = multiverse.tier_data(cifar, TINY_MULTIVERSE, TIER)
+    plan = multiverse.Plan.of(TINY_MULTIVERSE, TIER)
+    data = multiverse.tier_data(cifar, plan)
     ahead: dict[str, RunSet] = {}
 
-    def train_also_one_epoch_further(conditions, tier, data, **kwargs):
+    def train_also_one_epoch_further(plan, data, **kwargs):
         """Every condition at its epochs, and the control one epoch further: one program, one training."""
-        longer = dataclasses.replace(tier, epochs=tier.epochs + 1)
+        longer = dataclasses.replace(plan.tier, epochs=plan.tier.epochs + 1)
         at = lambda c, epochs: dataclasses.replace(c, epoch_fraction=epochs / longer.epochs)
-        views = multiverse.train_conditions(
-            (*(at(c, c.epochs(tier)) for c in conditions), at(CONTROL, longer.epochs)), longer, data, **kwargs)
+        conditions = (*(at(c, config.tier.epochs) for c, config in plan.configs.items()), at(CONTROL, longer.epochs))
+        views = multiverse.train_conditions(multiverse.Plan.of(conditions, longer), data, **kwargs)
         ahead["control"] = views[at(CONTROL, longer.epochs)]
-        return {c: views[at(c, c.epochs(tier))] for c in conditions}
+        return {c: views[at(c, config.tier.epochs)] for c, config in plan.configs.items()}
 
     cache_dir = tmp_path_factory.mktemp("multiverse-cache")
-    runs = multiverse.condition_runs(TINY_MULTIVERSE, TIER, data, cache_dir=cache_dir,
-                                     train=train_also_one_epoch_further)
-    return {"data": data, "runs": runs, "ahead": ahead["control"], "cache_dir": cache_dir}
+    runs = multiverse.condition_runs(plan, data, cache_dir=cache_dir, train=train_also_one_epoch_further)
+    return {"cifar": cifar, "plan": plan, "data": data, "runs": runs, "ahead": ahead["control"],
+            "cache_dir": cache_dir}
 
 
 @needs_cifar10
@@ -167,7 +187,7 @@ def test_the_tiny_multiverse_is_decided_cached_and_reported(trained, tmp_path):
     assert 'data-figure="multiverse_heatmap"' in page and "data:image/png;base64," in page
     assert all(sentence in page for sentence in written["matrix"]["sentences"].values())
     assert len(written["matrix"]["rows"]) == len(m.rows) and written["matrix"]["conditions"][0]["primary"]
-    arms = len(multiverse.arms_for(TINY_MULTIVERSE, TIER))
+    arms = multiverse.num_arms(TINY_MULTIVERSE)
     # this fixture's one program also trains the control one epoch further (see `trained`)
     assert speed["runs"] == arms * TIER.num_seeds and speed["epochs"] == TIER.epochs + 1
     assert speed["model_steps"] == speed["runs"] * speed["epochs"] * -(-TIER.train_per_class * 10 // PROTOCOLS["writeup"].batch_size)
@@ -176,12 +196,28 @@ def test_the_tiny_multiverse_is_decided_cached_and_reported(trained, tmp_path):
     def no_training(*args, **kwargs):
         raise AssertionError("every condition is cached: nothing may train")
 
-    again = multiverse.condition_runs(TINY_MULTIVERSE, TIER, trained["data"], cache_dir=trained["cache_dir"],
+    again = multiverse.condition_runs(trained["plan"], trained["data"], cache_dir=trained["cache_dir"],
                                       train=no_training)
     for condition, (run_set, key) in again.items():
         assert key == trained["runs"][condition][1]
         np.testing.assert_array_equal(run_set.curves["test_accuracy"],
                                       trained["runs"][condition][0].curves["test_accuracy"])
+
+
+@needs_cifar10
+def test_the_driver_gathers_decides_and_writes_as_the_steps_do(trained, tmp_path):
+    """gather_multiverse, the flow the multiverse_matrix fixture runs: every condition from the cache, probed
+    and decided as the steps above decide them, and written."""
+    gathered = multiverse.gather_multiverse(trained["plan"], trained["cifar"], cache_dir=trained["cache_dir"],
+                                            decide=family.decide)
+    steps = multiverse_decide.matrix(multiverse.gather_conditions(trained["runs"], trained["data"]), family.decide)
+    assert json.dumps(gathered.matrix.as_dict()) == json.dumps(steps.as_dict())
+    assert [run_set.meta["cache"] for run_set, _ in gathered.runs.values()] == ["hit", "hit"]
+    assert set(gathered.walls) == {"total", "training", "probes", "decisions"}
+    html = tmp_path / "multiverse-check.html"
+    gathered.write(html, told_commit="test")
+    written = json.loads(html.with_suffix(".json").read_text())
+    assert written["matrix"]["conditions"][0]["primary"] and "data:image/png;base64," in html.read_text()
 
 
 @needs_cifar10

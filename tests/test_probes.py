@@ -9,7 +9,7 @@ from tiny_problem import tiny_config
 
 from harness import probes
 from harness.evidence import Probes
-from harness.models import MLP
+from harness.models import MLP, arms_of
 from harness.train import train_runs
 
 
@@ -26,9 +26,9 @@ def measured(trained, tiny_data):
 
 def without_dropout(run_set):
     """The same networks, with the dropout rates of a run set set to 0 (keep probability 1)."""
-    return dataclasses.replace(
-        run_set, config=dataclasses.replace(
-            run_set.config, protocol=dataclasses.replace(run_set.config.protocol, dropout_rates=(0.0,) * 4)))
+    config = dataclasses.replace(
+        run_set.config, protocol=dataclasses.replace(run_set.config.protocol, dropout_rates=(0.0,) * 4))
+    return dataclasses.replace(run_set, config=config, keep_probs={arm.name: arm.keep_probs for arm in arms_of(config)})
 
 
 def test_head_reproduces_the_network_from_its_first_hidden_layer(trained, tiny_data):

@@ -5,6 +5,7 @@ import numpy as np
 
 from harness.config import WRITEUP, RunConfig, Tier
 from harness.data import PIXELS_PER_IMAGE
+from harness.input_pipeline import TierData
 from harness.run_set import Dataset
 
 # 70 training examples: two full batches of 32 and the short last batch (6),
@@ -25,3 +26,15 @@ def tiny_dataset() -> Dataset:
 
 def tiny_config(epochs: int = 2, seeds: int = 2, protocol=WRITEUP) -> RunConfig:
     return RunConfig(protocol=protocol, tier=Tier("tiny", epochs=epochs, num_seeds=seeds), widths=TINY_WIDTHS)
+
+
+def tiny_tier_data(dataset: Dataset) -> TierData:
+    """`dataset` as a tier's data, as the cache keys it (a synthetic source digest)."""
+    return TierData(
+        dataset=dataset,
+        train_indices=np.arange(NUM_TRAIN),
+        test_indices=np.arange(NUM_TEST),
+        source_digest="synthetic",
+        raw_train_images=np.zeros((NUM_TRAIN, PIXELS_PER_IMAGE), np.uint8),
+        raw_train_labels=np.zeros(NUM_TRAIN, np.int32),
+    )
