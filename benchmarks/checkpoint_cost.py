@@ -20,13 +20,13 @@ from pathlib import Path
 import jax
 import jax.numpy as jnp
 
-from harness import cache
 from harness.config import SMOKE, WRITEUP, RunConfig
-from harness.data import load_cifar10, resolve_source
-from harness.input_pipeline import prepare
-from harness.run_set import Snapshot
+from harness.data.cifar10 import load_cifar10, resolve_source
 from harness.settings import cache_dir_of, configured_cifar10
-from harness.train import init_states, programs, train_runs
+from harness.training import cache
+from harness.training.input_pipeline import prepare
+from harness.training.run_set import Snapshot
+from harness.training.train import init_states, programs, train_runs
 
 
 def main() -> None:

@@ -1,4 +1,4 @@
-"""What jax's persistent compilation cache saves (harness/compile_cache.py): the claims' programs in a fresh
+"""What jax's persistent compilation cache saves (harness/training/compile_cache.py): the claims' programs in a fresh
 process against an empty compile cache (cold: everything compiles), then in another fresh process against
 the cache the first one filled (warm: everything is loaded).
 
@@ -32,9 +32,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from harness import REPOSITORY, compile_cache
+from harness import REPOSITORY
 from harness.config import WRITEUP, RunConfig, Tier
-from harness.run_set import Dataset
+from harness.training import compile_cache
+from harness.training.run_set import Dataset
 
 BACKEND = jax.default_backend()
 NUM_TRAIN, NUM_TEST, NUM_SEEDS = (50_000, 10_000, 8) if BACKEND == "gpu" else (2048, 1000, 2)
@@ -47,8 +48,8 @@ def claims_programs(cache_dir: Path) -> dict:
     # Beside this file (on sys.path when it runs as a script); the harness's modules, once the cache is named.
     from compile_clock import CompileClock
 
-    from harness import probes
-    from harness.train import train_runs
+    from harness.evidence import probes
+    from harness.training.train import train_runs
 
     compile_cache.enable(cache_dir)
     events: Counter[str] = Counter()

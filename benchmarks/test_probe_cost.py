@@ -25,11 +25,11 @@ import numpy as np
 import pytest
 from compile_clock import CompileClock
 
-from harness import probes
 from harness.config import WRITEUP, RunConfig, Tier
-from harness.models import arms_of
-from harness.run_set import Dataset, RunSet
-from harness.train import init_states
+from harness.evidence import probes
+from harness.training.models import arms_of
+from harness.training.run_set import Dataset, RunSet
+from harness.training.train import init_states
 
 BACKEND = jax.default_backend()
 NUM_TEST, NUM_SEEDS = (10_000, 8) if BACKEND == "gpu" else (1_000, 2)

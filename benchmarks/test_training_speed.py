@@ -62,10 +62,10 @@ import pytest
 from compile_clock import CompileClock
 
 from harness.config import WRITEUP, WRITEUP_DROPOUT_RATES, RunConfig, Tier
-from harness.models import MLP
-from harness.run_set import Dataset, RunState
-from harness.train import evaluate, init_states, train_runs
-from harness.writeup_loop import MLPDropout, train_one_run
+from harness.training.models import MLP
+from harness.training.run_set import Dataset, RunState
+from harness.training.train import evaluate, init_states, train_runs
+from tests.writeup_loop import MLPDropout, train_one_run
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ bootstrap), where the t interval keeps its level. Every hypothesis declares
 the kind of its statistic where it is built (`discrete=`, with the reason in a
 comment): continuous statistics get the t-test; statistics few-valued by
 construction (integer epochs) get the exact sign-flip test, whose size holds
-on values on a few levels where the t-test's does not (harness/stats.py;
+on values on a few levels where the t-test's does not (harness/deciding/stats.py;
 reports/size-grid.md measures both). "Similar" / "approaches"
 / "agree" are paired TOST equivalence tests with the margin stated and
 justified in the claim's module.

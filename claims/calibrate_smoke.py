@@ -11,7 +11,7 @@ them under another XLA numeric path (XLA_FLAGS=--xla_cpu_max_isa=SSE4_2),
 decides the tier's whole family of hypotheses on each set exactly as the smoke
 tests do, and writes fixtures/smoke_expectations.json: per hypothesis its
 verdict frequencies, the spread of its adjusted p, its modelled flip
-probability (harness/stability.py) and the verdict pinned, if any. The smoke
+probability (harness/deciding/stability.py) and the verdict pinned, if any. The smoke
 tests assert exactly the pinned verdicts.
 
 Each seed set runs in its own process, because XLA reads its flags once per
@@ -36,10 +36,11 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from harness import HARNESS_VERSION, REPOSITORY, drift, stability
+from harness import HARNESS_VERSION, REPOSITORY
 from harness.atomic import write_atomically
 from harness.config import SMOKE, WRITEUP, RunConfig, Tier
-from harness.data import load_cifar10, resolve_source
+from harness.data.cifar10 import load_cifar10, resolve_source
+from harness.deciding import drift, stability
 from harness.settings import cache_dir_of, configured_cifar10
 
 OTHER_ISA_FLAG = "--xla_cpu_max_isa=SSE4_2"
@@ -59,9 +60,9 @@ def run_worker(args: argparse.Namespace) -> None:
     from claims import (
         family,  # the claims are only needed by the worker that decides them
     )
-    from harness.gather import gather
-    from harness.input_pipeline import prepare
-    from harness.runs import get_runs
+    from harness.evidence.gather import gather
+    from harness.training.input_pipeline import prepare
+    from harness.training.runs import get_runs
 
     config = smoke_config(args.set_index, Tier(**json.loads(args.tier)) if args.tier else SMOKE)
     cache_dir = Path(args.cache_dir)

@@ -18,8 +18,8 @@ from __future__ import annotations
 import importlib
 from types import ModuleType
 
-from harness import stats
-from harness.stats import Decided
+from harness.deciding import stats
+from harness.deciding.stats import Decided
 
 # In the writeup's order; the report lists the claims in this order too.
 CLAIM_MODULES: tuple[str, ...] = (

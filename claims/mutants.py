@@ -10,7 +10,7 @@ same code path as the calibration, with a run cache of its own, since the
 cache key cannot see source code), and judges the outcome two ways:
 
 * pins alone: does any verdict that fixtures/smoke_expectations.json pins change?
-* pins plus drift: or does the drift test (harness/drift.py) find the values moved?
+* pins plus drift: or does the drift test (harness/deciding/drift.py) find the values moved?
 
 `--sweep` also runs the graded mutants (a learning-rate factor, a dropout-rate
 scale) at several sizes, to find the smallest change each way detects. The
@@ -33,9 +33,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from claims.calibrate_smoke import data_arguments
-from harness import REPOSITORY, drift, stability
+from harness import REPOSITORY
 from harness.atomic import write_atomically
 from harness.config import SMOKE, Tier
+from harness.deciding import drift, stability
 
 # What a copy needs to train and decide a seed set.
 SOURCE = ("harness", "claims", "fixtures", "conftest.py", "pyproject.toml")
@@ -66,28 +67,28 @@ class Mutant:
 
 
 MUTANTS: tuple[Mutant, ...] = (
-    Mutant("init", "model", "harness/models.py",
+    Mutant("init", "model", "harness/training/models.py",
            "x = nn.Dense(width)(x)", "x = nn.Dense(width, kernel_init=nn.initializers.he_normal())(x)",
            "hidden layers initialised with He-normal kernels instead of flax's LeCun-normal default"),
-    Mutant("adam-b2", "optimiser", "harness/train.py",
+    Mutant("adam-b2", "optimiser", "harness/training/train.py",
            "return optax.adam(config.protocol.learning_rate)",
            "return optax.adam(config.protocol.learning_rate, b2=0.99)",
            "Adam's second-moment decay 0.99 instead of 0.999"),
-    Mutant("no-reshuffle", "data pipeline", "harness/train.py",
+    Mutant("no-reshuffle", "data pipeline", "harness/training/train.py",
            "order = state.order[jax.random.permutation(epoch_key, num_train)]", "order = state.order",
            "the training data is never reshuffled: every epoch sees the first epoch's order"),
-    Mutant("no-max-scaling", "data pipeline", "harness/input_pipeline.py",
+    Mutant("no-max-scaling", "data pipeline", "harness/training/input_pipeline.py",
            "max32 = (np.float32(pixels.max()) - mean32) / std32", "max32 = np.float32(1.0)",
            "each split standardised but no longer divided by its own maximum"),
-    Mutant("active-threshold", "evaluation", "harness/summaries.py",
+    Mutant("active-threshold", "evaluation", "harness/training/summaries.py",
            '"test_active_count": jnp.stack([(r > 0).sum(axis=-1).mean() for r in test.relus]),',
            '"test_active_count": jnp.stack([(r > 0.1).sum(axis=-1).mean() for r in test.relus]),',
            "a unit counts as active only above 0.1 instead of above 0"),
-    Mutant("dropout-unscaled", "dropout masks", "harness/models.py",
+    Mutant("dropout-unscaled", "dropout masks", "harness/training/models.py",
            "return jax.lax.select(mask, x / keep_prob, jnp.zeros_like(x))",
            "return jax.lax.select(mask, x, jnp.zeros_like(x))",
            "kept units are not scaled by 1/q in training (neither inverted nor standard dropout)"),
-    Mutant("batchnorm-momentum", "BatchNorm", "harness/models.py",
+    Mutant("batchnorm-momentum", "BatchNorm", "harness/training/models.py",
            "x = nn.BatchNorm(use_running_average=not train)(x)",
            "x = nn.BatchNorm(use_running_average=not train, momentum=0.9)(x)",
            "BatchNorm's running averages with momentum 0.9 instead of flax's 0.99"),
@@ -99,18 +100,18 @@ def graded(parameter: str, factor: float) -> Mutant:
     rates become keep probabilities (masks, 1/q scaling and probes alike: a consistent change of the rates);
     `mask` scales the drop probability of the training masks alone, the 1/q scaling left as it was."""
     if parameter == "lr":
-        return Mutant(f"lr×{factor:g}", "optimiser (graded)", "harness/train.py",
+        return Mutant(f"lr×{factor:g}", "optimiser (graded)", "harness/training/train.py",
                       "return optax.adam(config.protocol.learning_rate)",
                       f"return optax.adam(config.protocol.learning_rate * {factor!r})",
                       f"learning rate × {factor:g}")
     if parameter == "rate":
-        return Mutant(f"rate×{factor:g}", "dropout rates (graded)", "harness/models.py",
+        return Mutant(f"rate×{factor:g}", "dropout rates (graded)", "harness/training/models.py",
                       "return jnp.asarray([1.0 - float(rate) for rate in rates], jnp.float32)",
                       f"return jnp.asarray([1.0 - float(rate) * {factor!r} for rate in rates], jnp.float32)",
                       f"every dropout rate × {factor:g}, consistently (masks, scaling and probes)")
     if parameter != "mask":
         raise ValueError(f"graded mutant {parameter!r}: choose lr, rate or mask")
-    return Mutant(f"mask×{factor:g}", "dropout masks (graded)", "harness/models.py",
+    return Mutant(f"mask×{factor:g}", "dropout masks (graded)", "harness/training/models.py",
                   "mask = jax.random.bernoulli(key, p=keep_prob, shape=x.shape)",
                   f"mask = jax.random.bernoulli(key, p=1 - (1 - keep_prob) * {factor!r}, shape=x.shape)",
                   f"every training-time drop probability × {factor:g}, the 1/q scaling left as it was")

@@ -31,9 +31,10 @@ from dataclasses import replace
 from pathlib import Path
 
 from claims.calibrate_smoke import data_arguments, run_set, without_data_path
-from harness import REPOSITORY, stats
+from harness import REPOSITORY
 from harness.atomic import write_atomically
 from harness.config import SMOKE, Tier
+from harness.deciding import stats
 
 REFERENCE = "reports/reference/evidence-writeup.json"
 GRID_FILE = "fixtures/smoke_grid.json"

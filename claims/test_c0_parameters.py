@@ -6,12 +6,12 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from harness import writeup
 from harness.config import WRITEUP_SEED
-from harness.data import Cifar10
-from harness.input_pipeline import normalise
-from harness.models import MLP, count_params, init_variables
-from harness.train import init_states
+from harness.data.cifar10 import Cifar10
+from harness.deciding import writeup
+from harness.training.input_pipeline import normalise
+from harness.training.models import MLP, count_params, init_variables
+from harness.training.train import init_states
 
 CLAIM = "C0"
 READS: tuple[str, ...] = ()  # decided exactly, in its test, from the initial states and the data

@@ -1,7 +1,8 @@
 """C10: with dropout, units co-adapt less."""
 
-from harness import figures, stats
-from harness.probes import ABLATION_DRAWS, ABLATION_FRACTION
+from harness.deciding import stats
+from harness.evidence.probes import ABLATION_DRAWS, ABLATION_FRACTION
+from harness.reporting import figures
 
 CLAIM = "C10"
 READS = ("probes/ablation_drop", "probes/coadaptation")

@@ -2,8 +2,9 @@
 
 import numpy as np
 
-from harness import figures, stats, writeup
-from harness.claim_check import per_seed
+from harness.deciding import stats, writeup
+from harness.deciding.claim_check import per_seed
+from harness.reporting import figures
 
 CLAIM = "C2"
 READS = ("curves/train_accuracy", "curves/test_accuracy")

@@ -2,8 +2,9 @@
 
 import numpy as np
 
-from harness import figures, stats, writeup
-from harness.claim_check import per_seed
+from harness.deciding import stats, writeup
+from harness.deciding.claim_check import per_seed
+from harness.reporting import figures
 
 CLAIM = "C3"
 READS = ("curves/train_accuracy",)
@@ -43,7 +44,7 @@ def test_c3_dropout_converges_more_slowly(claim):
     accuracy (eval mode, full train split) reaches 90% of its value at the last
     epoch. H1: dropout's epochs to converge > the baseline's; one-sided paired
     test across seeds; integer epochs are a discrete statistic, so the test is the
-    exact sign-flip test of the differences (p >= 2^-n; see harness/stats.py).
+    exact sign-flip test of the differences (p >= 2^-n; see harness/deciding/stats.py).
     On the writeup's own numbers this reads about epoch 35 vs 90.
     """
     ev = claim.evidence

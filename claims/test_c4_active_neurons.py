@@ -2,7 +2,8 @@
 
 import numpy as np
 
-from harness import figures, stats
+from harness.deciding import stats
+from harness.reporting import figures
 
 CLAIM = "C4"
 READS = ("curves/test_active_count",)

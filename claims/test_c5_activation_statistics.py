@@ -3,7 +3,7 @@
 import numpy as np
 from scipy import stats as scipy_stats
 
-from harness import stats
+from harness.deciding import stats
 
 CLAIM = "C5"
 READS = ("curves/train_relu_mean", "curves/train_relu_std")

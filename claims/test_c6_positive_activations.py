@@ -1,6 +1,6 @@
 """C6: dropout's positive activations are less spread out, sparser and smaller."""
 
-from harness import stats
+from harness.deciding import stats
 
 CLAIM = "C6"
 READS = (

@@ -2,9 +2,10 @@
 
 import numpy as np
 
-from harness import figures, stats
-from harness.claim_check import per_seed
-from harness.probes import MC_SAMPLES
+from harness.deciding import stats
+from harness.deciding.claim_check import per_seed
+from harness.evidence.probes import MC_SAMPLES
+from harness.reporting import figures
 
 CLAIM = "C7"
 READS = ("probes/mc_accuracy", "probes/single_subnetwork_accuracy", "probes/deterministic_accuracy")

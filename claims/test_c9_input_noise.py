@@ -4,8 +4,9 @@ import itertools
 
 import numpy as np
 
-from harness import figures, stats
-from harness.probes import NOISE_LEVELS
+from harness.deciding import stats
+from harness.evidence.probes import NOISE_LEVELS
+from harness.reporting import figures
 
 CLAIM = "C9"
 READS = ("probes/noisy_accuracy",)

@@ -9,8 +9,8 @@ GPU run of `scripts/gpu_full_tier.sh` is due.
 
 import pytest
 
-from harness import compare
 from harness.config import PROTOCOLS, TIERS
+from harness.reporting import compare
 
 GPU_RUN = (
     "A GPU run is due: `scripts/gpu_full_tier.sh --cifar10 PATH --out DIR` on a GPU machine, then copy "

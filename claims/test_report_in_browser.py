@@ -5,7 +5,7 @@ of the tier has been decided by then; it writes the report as it stands and
 checks it the way a reader would see it: what loaded, and its layout at a
 1400x900 window (every claim's verdict on the first screen, nothing wider than
 the window at 1400 and 1000 px, folded sections that unfold on a click and
-print unfolded; harness/browser.py). (The report is written again at session
+print unfolded; harness/reporting/browser.py). (The report is written again at session
 end, with this test's own outcome and the final wall time.)
 """
 
@@ -13,8 +13,8 @@ import pytest
 
 from fixtures.options import CHROMIUM, NEEDS_BROWSER
 from fixtures.report_plugin import write_reports
-from harness.browser import check_report_in_browser
-from harness.writeup import CLAIMS
+from harness.deciding.writeup import CLAIMS
+from harness.reporting.browser import check_report_in_browser
 
 pytestmark = [*NEEDS_BROWSER, pytest.mark.after_claims]
 

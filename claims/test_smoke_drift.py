@@ -3,10 +3,10 @@
 The pinned verdicts (each claim's test) fail only when a stable verdict flips;
 most changes that move the numbers flip none. This test reads the numbers: the
 run's values (every hypothesis's effect and the levels the claims rest on,
-harness/drift.py `record`) are tested jointly against the values of the
+harness/deciding/drift.py `record`) are tested jointly against the values of the
 calibration's seed sets (fixtures/smoke_expectations.json), and the test fails
 when the run is not one more draw like them, with at most a 1% chance of a
-false alarm on a fresh machine (the model and its checks: harness/drift.py).
+false alarm on a fresh machine (the model and its checks: harness/deciding/drift.py).
 """
 
 import json
@@ -14,8 +14,9 @@ import json
 import pytest
 
 from fixtures.session import DRIFT
-from harness import REPOSITORY, drift, stability
+from harness import REPOSITORY
 from harness.config import SMOKE
+from harness.deciding import drift, stability
 
 
 def test_smoke_numbers_are_one_more_draw_of_the_calibration(request, evidence, decided, expectations):

@@ -1,53 +1,50 @@
 """Harness for checking the claims of "How and Why Does Dropout Work?".
 
-The flow, one module per step:
+The flow, one folder per step (a folder imports only from the folders above it and the top-level modules;
+tests/test_imports.py checks it):
 
-    data.py             CIFAR-10 on disk -> verified uint8 arrays (all the file I/O)
-    config.py           protocols, tiers and the multiverse's conditions as plain data
-    settings.py         a run's settings, resolved from options and the environment (the pytest plugin
-                        fixtures/options.py and the command-line tools share it)
-    input_pipeline.py   the tier's subset of the arrays, normalised, on device (pure transforms)
-    models.py           the writeup's baseline and dropout MLPs; the arms (keep probabilities) a configuration trains
-    run_set.py          the types training takes and gives: data, state, run layout, run set
-    train.py            one jitted program: every seed x variant (summaries.py: what each run reports)
-    cache.py, runs.py   runs on disk keyed by everything that decides them; the one way to them, for a tier
-                        or the multiverse's conditions: cached, else trained (checkpoints, resume, Ctrl-C)
-    probes.py           measurements on the trained networks (claims C7-C10)
-    evidence.py         everything a tier's claims are decided from (gather.py gathers it)
-    stats.py            paired tests, equivalence, trends, Holm, verdicts
-                        (size_grid.py: each rule's size over data shapes; redecide.py: the references
-                        decided again under the current rules)
-    sequential.py       seeds until decided: e-processes, confidence sequences, decisions that stand
-                        (sequential_cost.py: their error rates and expected seeds, simulated)
-    stability.py        how stable a smoke verdict is across seed sets (the pinned expectations)
-    drift.py            whether a smoke run's numbers moved beyond the calibration's seed sets (the drift test)
-    claim_check.py      one claim's verdicts, report content and the tier's assertion (what claims/ fill)
-    writeup.py          the writeup's quotes and numbers; prediction intervals for them
-    figures.py          matplotlib figures from the summaries
-    evidence_report.py  what goes into the report (provenance.py: where it came from); report.py renders it;
-                        browser.py checks it
-    compare.py          what changed between two evidence files (and since reports/reference/)
-    multiverse.py       every claim under many conditions: trained as one program, gathered per condition
-                        (distributed.py: the runs shared out over several processes or hosts);
-                        multiverse_decide.py decides each condition and lays them out as one matrix;
-                        multiverse_report.py writes it
+    config.py    protocols, tiers and the multiverse's conditions as plain data: all that decides the numbers
+    settings.py  where the data and cache are and how much to run, resolved from options and the environment
+                 (the pytest plugin fixtures/options.py and the command-line tools share it)
+    atomic.py    the one atomic file writer
 
-writeup_loop.py transcribes the writeup's own training loop: the oracle the
-trainer is tested against and the baseline it is benchmarked against.
-atomic.py holds the one atomic file writer; compile_cache.py keeps compiled programs on disk
-(jax's persistent compilation cache); tfds_source.py reads a
-tensorflow-datasets copy of CIFAR-10 into the same arrays as data.py.
+    data/        CIFAR-10 on disk -> verified uint8 arrays
+                 cifar10.py (the official archive, all the file I/O), tfds_source.py (a tensorflow-datasets copy)
+    training/    the arrays -> trained runs
+                 input_pipeline.py (the tier's subset, normalised, on device), models.py (the MLPs; the arms a
+                 configuration trains), run_set.py (the types training takes and gives), summaries.py (what each
+                 run reports), train.py (one jitted program: every seed x arm), cache.py + runs.py (runs on disk
+                 keyed by all that decides them: the one way to runs, cached, else trained with checkpoints),
+                 distributed.py (runs shared out over processes), compile_cache.py (compiled programs on disk)
+    evidence/    runs -> everything a tier's claims are decided from
+                 probes.py (measurements on the trained networks), evidence.py (the Evidence type),
+                 gather.py (the driver of a tier's flow: data, runs, probes)
+    deciding/    evidence -> verdicts
+                 stats.py (paired tests, equivalence, Holm; size_grid.py: each rule's size; redecide.py: the
+                 references decided again), sequential.py + until_decided.py (--seeds auto: e-processes, batches
+                 until decided; sequential_cost.py: their cost), writeup.py (the writeup's quotes and numbers),
+                 claim_check.py (one claim's verdicts and the tier's assertion: what claims/ fill),
+                 stability.py + drift.py (the smoke tier's pinned verdicts and its drift test)
+    reporting/   verdicts -> reports/evidence.html and .json
+                 figures.py, evidence_report.py (what goes in; provenance.py: where it came from), report.py
+                 (renders templates/), compare.py (what changed since reports/reference/), browser.py (checks it)
+    multiverse/  every claim under many conditions
+                 gather.py (the driver: every condition trained as one program, cached, probed, decided),
+                 decide.py (Holm within each condition, one matrix), report.py (writes it)
+
+tests/writeup_loop.py transcribes the writeup's own training loop: the oracle the trainer is tested against
+and the baseline it is benchmarked against.
 
 Imports, from the leaves (level 0) to the report (level 5): a module imports
 only from lower levels. tests/test_imports.py recomputes this drawing from the
 source and fails when it is stale or deeper than 5.
 
-    0  atomic  browser  compile_cache  config  stats  summaries
-    1  data  figures  redecide  report  run_set  sequential  size_grid  stability  writeup
-    2  compare  distributed  drift  input_pipeline  models  multiverse_decide  sequential_cost  settings  tfds_source  writeup_loop
-    3  cache  evidence  multiverse_report  train
-    4  claim_check  probes  provenance  runs
-    5  evidence_report  gather  multiverse  until_decided
+    0  atomic  config  deciding.stats  reporting.browser  training.compile_cache  training.summaries
+    1  data.cifar10  deciding.redecide  deciding.sequential  deciding.size_grid  deciding.stability  deciding.writeup  reporting.figures  reporting.report  training.run_set
+    2  data.tfds_source  deciding.drift  deciding.sequential_cost  multiverse.decide  reporting.compare  settings  training.distributed  training.input_pipeline  training.models
+    3  evidence.evidence  multiverse.report  training.cache  training.train
+    4  deciding.claim_check  evidence.probes  reporting.provenance  training.runs
+    5  deciding.until_decided  evidence.gather  multiverse.gather  reporting.evidence_report
 """
 
 from pathlib import Path

@@ -95,7 +95,7 @@ class Tier:
 SMOKE = Tier(name="smoke", epochs=24, num_seeds=10, train_per_class=100, test_per_class=200)
 FULL = Tier(name="full", epochs=200, num_seeds=8)
 TIERS = {t.name: t for t in (SMOKE, FULL)}
-# --seeds auto (harness/until_decided.py): per tier, (paired seeds per batch, most seeds in all). Not part of a
+# --seeds auto (harness/deciding/until_decided.py): per tier, (paired seeds per batch, most seeds in all). Not part of a
 # run's key: a batch is a tier with a seed range. Full: batches of 4 keep a GPU's program as wide as the fixed
 # tier's half while wasting at most 3 seeds past the decision; the cap of 64 is the cost table's
 # (reports/reference/sequential-cost.md), where the slowest primary hypotheses of the references are decided.
@@ -140,7 +140,7 @@ class RunConfig:
         return hashlib.sha256(payload.encode()).hexdigest()
 
 
-# --------------------------------------------------------------------------- the multiverse (harness/multiverse.py)
+# --------------------------------------------------------------------------- the multiverse (harness/multiverse/gather.py)
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,8 @@
 
 What the pytest plugin (fixtures/options.py) and the command-line tools (claims/calibrate_smoke.py,
 benchmarks/checkpoint_cost.py) share, without pytest: where the data and the cache are, whether downloads are
-allowed, the resolved `Settings` and the --seeds auto batch and cap (`AutoSeeds`). A setting that is wrong
+allowed, and the resolved `Settings` (--seeds auto's batch and cap are resolved by deciding/until_decided.py's
+`resolve_auto`). A setting that is wrong
 raises ValueError naming the fix; the plugin turns that into pytest's usage error. Each variable named here is
 read only through these functions, and only by their callers' start-up.
 """
@@ -16,45 +17,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness import compile_cache, stats
-from harness.config import AUTO_SEEDS, PROTOCOLS, TIERS, RunConfig
-from harness.data import CACHE_ENV_VAR, ENV_VAR
+from harness.config import PROTOCOLS, TIERS, RunConfig
+from harness.data.cifar10 import CACHE_ENV_VAR, ENV_VAR
+from harness.training import compile_cache
 
 OFFLINE_ENV_VAR = "DROPOUT_CLAIMS_OFFLINE"
 OFFLINE_ON, OFFLINE_OFF = ("1", "true", "yes", "on"), ("0", "false", "no", "off", "")
-# The folders of the cache that training writes into (see harness/cache.py, harness/atomic.py), and where
-# compiled programs are kept (harness/compile_cache.py).
+# The folders of the cache that training writes into (see harness/training/cache.py, harness/atomic.py), and where
+# compiled programs are kept (harness/training/compile_cache.py).
 CACHE_FOLDERS = ("", "tmp", "runs", "checkpoints", "locks", compile_cache.FOLDER)
-
-
-@dataclass(frozen=True)
-class AutoSeeds:
-    """How `--seeds auto` adds seeds: `batch` paired seeds at a time, at most `max_seeds` in all."""
-
-    batch: int
-    max_seeds: int
-
-    def __post_init__(self) -> None:
-        if self.batch < 1:
-            raise ValueError(f"--seed-batch must be at least 1 (got {self.batch}). Fix: pass --seed-batch 1 or more.")
-        if self.max_seeds < stats.MIN_SEEDS_T:
-            raise ValueError(
-                f"--max-seeds must be at least {stats.MIN_SEEDS_T} (got {self.max_seeds}): the hypotheses are first "
-                f"decided at {stats.MIN_SEEDS_T} seeds. Fix: pass --max-seeds {stats.MIN_SEEDS_T} or more.")
-        if self.max_seeds < self.batch:
-            raise ValueError(
-                f"--max-seeds {self.max_seeds} is below --seed-batch {self.batch}: not even one batch fits under the "
-                f"cap. Fix: raise --max-seeds to at least {self.batch}, or lower --seed-batch.")
-        if self.max_seeds % self.batch:
-            low, high = self.max_seeds // self.batch * self.batch, -(-self.max_seeds // self.batch) * self.batch
-            raise ValueError(
-                f"--max-seeds {self.max_seeds} is not a multiple of --seed-batch {self.batch}: batches are cached by "
-                "their seed range, so a last, shorter batch would be trained again inside a whole batch by a later "
-                f"call with a higher cap. Fix: pass --max-seeds {high}" + (f" or {low}" if low else "") + ".")
-
-    @property
-    def batches(self) -> int:
-        return self.max_seeds // self.batch
 
 
 @dataclass(frozen=True)
@@ -68,15 +39,11 @@ class Settings:
     epochs: int | None
     protocol: str
     report: Path
-    source: str = "official"  # or "tfds": harness/tfds_source.py
+    source: str = "official"  # or "tfds": harness/data/tfds_source.py
     tfds_data_dir: Path | None = None  # None: TFDS's default folder
     commit: str | None = None  # the commit a copied tree names (provenance.COMMIT_ENV_VAR); None: ask git
     # --seeds auto: (--seed-batch, --max-seeds) as given (None: the tier's default, AUTO_SEEDS); None: fixed seeds
     auto: tuple[int | None, int | None] | None = None
-
-    def auto_seeds(self, tier_name: str) -> AutoSeeds | None:
-        """--seeds auto's batch and cap for the tier; None without --seeds auto."""
-        return None if self.auto is None else resolve_auto(self.auto, tier_name)
 
     def run_config(self, tier_name: str) -> RunConfig:
         """The tier's defaults, with --seeds / --epochs applied (they change the cache key)."""
@@ -88,16 +55,9 @@ class Settings:
         return RunConfig(protocol=PROTOCOLS[self.protocol], tier=tier)
 
 
-def resolve_auto(given: tuple[int | None, int | None], tier_name: str) -> AutoSeeds:
-    """(--seed-batch, --max-seeds) with the tier's defaults where not given; a bad combination raises
-    ValueError naming the problem and the fix."""
-    batch, cap = (value if value is not None else default for value, default in zip(given, AUTO_SEEDS[tier_name]))
-    return AutoSeeds(batch=batch, max_seeds=cap)
-
-
 def configured_cifar10(option: str | None, environ: Mapping[str, str] = os.environ) -> tuple[Path | None, str]:
     """(path, what gave it): --cifar10 beats ${ENV_VAR}, so one run can override the environment.
-    (None, "") when neither is set: the archive in the cache folder is used (harness/data.py)."""
+    (None, "") when neither is set: the archive in the cache folder is used (harness/data/cifar10.py)."""
     if option is not None:
         return Path(option).expanduser(), "--cifar10"
     if environ.get(ENV_VAR):

@@ -10,8 +10,8 @@ import jax
 import pytest
 from tiny_problem import tiny_dataset
 
-from harness import report
-from harness.run_set import Dataset
+from harness.reporting import report
+from harness.training.run_set import Dataset
 
 # Most of these tests' time is XLA compiling the same few tiny programs: in this process, in the trainer
 # processes the fault tests kill and resume, and in the fresh interpreters of the sharding and numeric-path

@@ -17,9 +17,9 @@ import jax
 import numpy as np
 from tiny_problem import tiny_config, tiny_dataset  # from this script's directory
 
-from harness import distributed
-from harness.run_set import RunSet
-from harness.train import train_runs
+from harness.training import distributed
+from harness.training.run_set import RunSet
+from harness.training.train import train_runs
 
 NUM_SEEDS = 3
 

@@ -27,9 +27,9 @@ import jax.numpy as jnp
 import numpy as np
 
 from harness.config import VARIANTS, WRITEUP, RunConfig, Tier
-from harness.run_set import Dataset
-from harness.runs import run_sharding
-from harness.train import init_states, train_runs
+from harness.training.run_set import Dataset
+from harness.training.runs import run_sharding
+from harness.training.train import init_states, train_runs
 
 TIGHT = {"rtol": 1e-5, "atol": 1e-6}
 NUM_TRAIN, NUM_TEST = 70, 20  # two batches of 32 and a short last batch of 6

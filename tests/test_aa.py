@@ -41,15 +41,16 @@ import pytest
 from scipy import stats as st
 
 from claims.family import claim_modules
-from harness import probes, stats
 from harness.config import SMOKE, VARIANTS, WRITEUP, RunConfig
-from harness.data import ENV_VAR, load_cifar10
-from harness.evidence import Evidence, Probes
-from harness.input_pipeline import prepare
-from harness.models import arms_of
-from harness.run_set import RunSet
+from harness.data.cifar10 import ENV_VAR, load_cifar10
+from harness.deciding import stats
+from harness.evidence import probes
+from harness.evidence.evidence import Evidence, Probes
 from harness.settings import cache_dir_of
-from harness.train import train_runs
+from harness.training.input_pipeline import prepare
+from harness.training.models import arms_of
+from harness.training.run_set import RunSet
+from harness.training.train import train_runs
 
 # The smoke tier's seeds per model: the same exact sign-flip floors (2^-n) and Holm steps as a real run.
 GROUP_SIZE = SMOKE.num_seeds

@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 from tiny_problem import tiny_config, tiny_tier_data
 
-from harness import cache
-from harness.input_pipeline import TierData
-from harness.models import keep_probabilities
-from harness.runs import get_runs
+from harness.training import cache
+from harness.training.input_pipeline import TierData
+from harness.training.models import keep_probabilities
+from harness.training.runs import get_runs
 
 
 @pytest.fixture

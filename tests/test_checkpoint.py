@@ -1,5 +1,5 @@
 """Checkpoints: a stopped training resumes to the same numbers, bit for bit, as an uninterrupted one; a tier's
-and the multiverse's alike (one cache path, harness/runs.py `cached_runs`)."""
+and the multiverse's alike (one cache path, harness/training/runs.py `cached_runs`)."""
 
 import os
 import signal
@@ -9,10 +9,11 @@ import numpy as np
 import pytest
 from tiny_problem import TINY_WIDTHS, tiny_config, tiny_tier_data
 
-from harness import cache, multiverse, runs
 from harness.config import Condition, Tier
-from harness.run_set import Snapshot, TrainingInterrupted
-from harness.train import init_states, train_runs
+from harness.multiverse import gather as multiverse
+from harness.training import cache, runs
+from harness.training.run_set import Snapshot, TrainingInterrupted
+from harness.training.train import init_states, train_runs
 
 # A multiverse whose program keeps the networks of epoch 2 of 6 (the condition at a third of the epochs).
 CONDITIONS = (Condition(), Condition(rate_scale=0.0), Condition(epoch_fraction=1 / 3))

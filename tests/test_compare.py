@@ -1,4 +1,4 @@
-"""harness/compare.py: the verdict diff between two evidence files, and the report's reference section."""
+"""harness/reporting/compare.py: the verdict diff between two evidence files, and the report's reference section."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from test_report import synthetic_evidence
 
-from harness import compare, report
+from harness.reporting import compare, report
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -100,7 +100,7 @@ def test_it_runs_as_a_module(old_new, tmp_path):
     old, new = old_new
     hypothesis(new, "C10.corr")["verdict"] = "REFUTED"
     paths = [str(write(tmp_path / "old.json", old)), str(write(tmp_path / "new.json", new))]
-    done = subprocess.run([sys.executable, "-m", "harness.compare", *paths], cwd=ROOT, capture_output=True, text=True,
+    done = subprocess.run([sys.executable, "-m", "harness.reporting.compare", *paths], cwd=ROOT, capture_output=True, text=True,
                           check=False)
     assert done.returncode == compare.EXIT_VERDICT_CHANGED, done.stderr
     assert "C10.corr" in done.stdout

@@ -1,4 +1,4 @@
-"""jax's persistent compilation cache as the claims use it (harness/compile_cache.py): every program is kept in
+"""jax's persistent compilation cache as the claims use it (harness/training/compile_cache.py): every program is kept in
 the folder given, a later process with the same program and XLA flags finds it under the same key, and a
 process under other XLA flags (CI's second claims pass: --xla_cpu_max_isa=SSE4_2) never takes the native
 executables but keeps its own.
@@ -13,14 +13,15 @@ import subprocess
 import sys
 from pathlib import Path
 
-from harness import REPOSITORY, compile_cache
+from harness import REPOSITORY
+from harness.training import compile_cache
 
 # A fresh process that compiles one small program (and jnp.ones's), with the cache in argv[1].
 COMPILE_ONE_PROGRAM = """
 import sys
 from pathlib import Path
 import jax, jax.numpy as jnp
-from harness import compile_cache
+from harness.training import compile_cache
 compile_cache.enable(Path(sys.argv[1]))
 jax.jit(lambda x: jnp.tanh(x) @ x.T)(jnp.ones((8, 8))).block_until_ready()
 """
@@ -43,5 +44,5 @@ def test_programs_are_kept_found_again_and_never_shared_across_xla_flags(tmp_pat
     other_isa = compile_in_a_fresh_process(folder, "--xla_cpu_max_isa=SSE4_2")
     assert other_isa - native, (
         "a process under other XLA flags found the native executables: jax's cache key no longer includes "
-        "$XLA_FLAGS, so key the cache folder by the flags (harness/compile_cache.py)"
+        "$XLA_FLAGS, so key the cache folder by the flags (harness/training/compile_cache.py)"
     )

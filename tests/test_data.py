@@ -1,4 +1,4 @@
-"""Tests of harness.data: finding, downloading, verifying, decoding and caching CIFAR-10.
+"""Tests of harness.data.cifar10: finding, downloading, verifying, decoding and caching CIFAR-10.
 
 All but the last test use tiny generated datasets (fixtures/fake_cifar.py) and a
 local HTTP server, so they run offline in about a second. The last one reads the
@@ -28,8 +28,8 @@ from fixtures.fake_cifar import (
     write_fake_archive,
     write_fake_folder,
 )
-from harness import data, input_pipeline
-from harness.data import (
+from harness.data import cifar10 as data
+from harness.data.cifar10 import (
     ARCHIVE_NAME,
     CACHE_ENV_VAR,
     ENV_VAR,
@@ -37,8 +37,9 @@ from harness.data import (
     load_cifar10,
     resolve_source,
 )
-from harness.input_pipeline import normalise, stratified_subset
 from harness.settings import cache_dir_of, configured_cifar10
+from harness.training import input_pipeline
+from harness.training.input_pipeline import normalise, stratified_subset
 
 REAL_CIFAR10 = os.environ.get(ENV_VAR)
 IMAGES_PER_BATCH = 20

@@ -1,4 +1,4 @@
-"""Training split over two jax processes and gathered gives the numbers of one process (harness/distributed.py).
+"""Training split over two jax processes and gathered gives the numbers of one process (harness/training/distributed.py).
 
 Three fresh interpreters run tests/distributed_training.py side by side: two
 processes of one multi-controller job (jax.distributed, gloo collectives over
@@ -31,7 +31,7 @@ from distributed_training import NUM_SEEDS
 from sharded_training import TIGHT
 from tiny_problem import NUM_TRAIN, tiny_config
 
-from harness.distributed import seed_share, share_sizes
+from harness.training.distributed import seed_share, share_sizes
 
 ROOT = Path(__file__).parents[1]
 SCRIPT = ROOT / "tests" / "distributed_training.py"

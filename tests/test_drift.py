@@ -11,7 +11,7 @@ import os
 import numpy as np
 import pytest
 
-from harness import drift
+from harness.deciding import drift
 
 SETS, VALUES, FACTORS = 16, 120, 4
 # Each check fits the reference tails: few repetitions in CI catch a gross failure (a rule that ignores heavy tails

@@ -8,9 +8,9 @@ import re
 import numpy as np
 from PIL import Image
 
-from harness import figures, provenance, report
-from harness.evidence_report import assemble
-from harness.writeup import CLAIMS
+from harness.deciding.writeup import CLAIMS
+from harness.reporting import figures, provenance, report
+from harness.reporting.evidence_report import assemble
 
 PROVENANCE = provenance.of(None, session_seconds=1.0)  # where a session without evidence came from
 

@@ -8,13 +8,14 @@ import numpy as np
 import pytest
 
 from claims import family
-from harness import stats, summaries
 from harness.config import WRITEUP, RunConfig, Tier
-from harness.evidence import Evidence, Probes
-from harness.models import arms_of
-from harness.probes import MC_SAMPLES, NOISE_LEVELS
-from harness.run_set import RunSet
-from harness.summaries import SplitPass
+from harness.deciding import stats
+from harness.evidence.evidence import Evidence, Probes
+from harness.evidence.probes import MC_SAMPLES, NOISE_LEVELS
+from harness.training import summaries
+from harness.training.models import arms_of
+from harness.training.run_set import RunSet
+from harness.training.summaries import SplitPass
 
 
 def test_every_claim_module_is_listed_once_in_the_writeups_order():

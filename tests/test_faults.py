@@ -24,12 +24,12 @@ from tiny_problem import NUM_TEST, NUM_TRAIN, tiny_config
 
 from fixtures.fake_cifar import FOLDER, make_fake_cifar10, write_fake_archive
 from fixtures.finite import nonfinite_problem
-from harness import cache
-from harness.data import ARCHIVE_NAME, DatasetError, load_cifar10
-from harness.input_pipeline import TierData
-from harness.runs import get_runs
+from harness.data.cifar10 import ARCHIVE_NAME, DatasetError, load_cifar10
 from harness.settings import offline_requested
-from harness.train import TrainingDiverged, train_runs
+from harness.training import cache
+from harness.training.input_pipeline import TierData
+from harness.training.runs import get_runs
+from harness.training.train import TrainingDiverged, train_runs
 
 ROOT = Path(__file__).resolve().parent.parent
 pytest_plugins = ["pytester"]
@@ -43,8 +43,8 @@ import sys, time
 from pathlib import Path
 sys.path.insert(0, "tests")
 import numpy as np
-from harness.input_pipeline import TierData
-from harness.runs import get_runs
+from harness.training.input_pipeline import TierData
+from harness.training.runs import get_runs
 from tiny_problem import NUM_TEST, NUM_TRAIN, tiny_config, tiny_dataset
 
 cache_dir, epochs, pause, barrier = Path(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3]), sys.argv[4]
@@ -237,7 +237,7 @@ def test_ctrl_c_stops_at_the_next_chunk_with_a_checkpoint(tmp_path):
 
 def test_the_report_says_where_training_was_interrupted(inner, monkeypatch):
     inner.makeconftest(INNER_CONFTEST + (
-        "import pytest\nfrom harness.run_set import TrainingInterrupted\n\n\n"
+        "import pytest\nfrom harness.training.run_set import TrainingInterrupted\n\n\n"
         "@pytest.fixture(scope='session', params=[pytest.param('smoke', marks=pytest.mark.smoke, id='smoke')])\n"
         "def evidence(request):\n    raise TrainingInterrupted(6, 20)\n"
     ))

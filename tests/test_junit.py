@@ -13,9 +13,9 @@ pytest_plugins = ["pytester"]
 CONFTEST = '''
 import pytest
 
-from harness.stats import Decided
-from harness.claim_check import Expectations
-from harness import stats
+from harness.deciding.stats import Decided
+from harness.deciding.claim_check import Expectations
+from harness.deciding import stats
 
 pytest_plugins = ["fixtures.options", "fixtures.session"]
 

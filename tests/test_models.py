@@ -7,14 +7,14 @@ import pytest
 from flax import linen as nn
 
 from harness.config import WRITEUP_DROPOUT_RATES
-from harness.models import (
+from harness.training.models import (
     MLP,
     count_params,
     dropout,
     init_variables,
     keep_probabilities,
 )
-from harness.writeup_loop import MLPDropout
+from tests.writeup_loop import MLPDropout
 
 KEY = jax.random.PRNGKey(42)
 

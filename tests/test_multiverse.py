@@ -1,4 +1,4 @@
-"""The multiverse's machinery on a small real problem (harness/multiverse.py; the whole one: claims/test_multiverse.py).
+"""The multiverse's machinery on a small real problem (harness/multiverse/gather.py; the whole one: claims/test_multiverse.py).
 
 The tiny multiverse (the writeup's condition and its negative control, 2 epochs) is trained as one program
 on a CIFAR-10 subset, cached, decided, drawn and reported. The same program also trains the control's
@@ -19,14 +19,7 @@ import numpy as np
 import pytest
 
 from claims import family
-from harness import (
-    REPOSITORY,
-    multiverse,
-    multiverse_decide,
-    multiverse_report,
-    report,
-    stats,
-)
+from harness import REPOSITORY
 from harness.config import (
     FULL,
     MULTIVERSE,
@@ -39,11 +32,16 @@ from harness.config import (
     RunConfig,
     Tier,
 )
-from harness.data import ENV_VAR, load_cifar10
-from harness.models import arms_of, keep_probabilities
-from harness.multiverse import FULL_MULTIVERSE_ANCHOR, FULL_MULTIVERSE_BUDGET_S
-from harness.run_set import RunSet
+from harness.data.cifar10 import ENV_VAR, load_cifar10
+from harness.deciding import stats
+from harness.multiverse import decide as multiverse_decide
+from harness.multiverse import gather as multiverse
+from harness.multiverse import report as multiverse_report
+from harness.multiverse.gather import FULL_MULTIVERSE_ANCHOR, FULL_MULTIVERSE_BUDGET_S
+from harness.reporting import report
 from harness.settings import cache_dir_of
+from harness.training.models import arms_of, keep_probabilities
+from harness.training.run_set import RunSet
 
 TIER = Tier("multiverse-check", epochs=2, num_seeds=6, train_per_class=50, test_per_class=50)
 PRIMARY, CONTROL = TINY_MULTIVERSE

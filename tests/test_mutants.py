@@ -14,12 +14,13 @@ from pathlib import Path
 import pytest
 
 from claims import mutants
-from harness import REPOSITORY, drift
+from harness import REPOSITORY
 from harness.config import SMOKE, WRITEUP, RunConfig
-from harness.data import ENV_VAR, load_cifar10
-from harness.input_pipeline import prepare
+from harness.data.cifar10 import ENV_VAR, load_cifar10
+from harness.deciding import drift
 from harness.settings import cache_dir_of
-from harness.train import train_runs
+from harness.training.input_pipeline import prepare
+from harness.training.train import train_runs
 
 # Two seeds a set, two epochs, ten images per class: the drift test's machinery, not its power, is on trial.
 TINY = replace(SMOKE, epochs=2, num_seeds=2, train_per_class=10, test_per_class=10)
@@ -37,8 +38,9 @@ def test_every_mutant_changes_exactly_one_line_of_the_source(mutant, tmp_path):
 
 
 def test_a_mutant_whose_line_is_gone_is_refused_with_the_fix(tmp_path):
-    (tmp_path / "harness").mkdir()
-    (tmp_path / "harness" / "models.py").write_text("nothing to change here\n")
+    planted = tmp_path / mutants.MUTANTS[0].path
+    planted.parent.mkdir(parents=True)
+    planted.write_text("nothing to change here\n")
     with pytest.raises(ValueError, match="update the mutant"):
         mutants.MUTANTS[0].plant(tmp_path)
 

@@ -23,7 +23,7 @@ PROGRAM = """
 import sys
 sys.path.insert(0, "tests")
 import numpy as np
-from harness.train import train_runs
+from harness.training.train import train_runs
 from tiny_problem import tiny_config, tiny_dataset
 
 config = tiny_config(epochs=2, seeds=2)

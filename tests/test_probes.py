@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 from tiny_problem import tiny_config
 
-from harness import probes
-from harness.evidence import Probes
-from harness.models import MLP, arms_of
-from harness.train import train_runs
+from harness.evidence import probes
+from harness.evidence.evidence import Probes
+from harness.training.models import MLP, arms_of
+from harness.training.train import train_runs
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from harness import redecide, stats
+from harness.deciding import redecide, stats
 
 
 @pytest.mark.parametrize("protocol", redecide.PROTOCOLS)
@@ -14,7 +14,7 @@ def test_the_committed_redecided_references_are_current(protocol):
     name = f"evidence-{protocol}.json"
     again = redecide.redecide(json.loads((redecide.REFERENCE / name).read_text()))
     committed = json.loads((redecide.REFERENCE / "redecided" / name).read_text())
-    assert again == committed, f"reports/reference/redecided/{name} is stale: rerun python -m harness.redecide"
+    assert again == committed, f"reports/reference/redecided/{name} is stale: rerun python -m harness.deciding.redecide"
 
 
 def test_a_discrete_statistic_is_decided_by_sign_flips_and_the_rest_keep_their_test():

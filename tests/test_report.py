@@ -1,4 +1,4 @@
-"""Tests of harness/figures.py and harness/report.py on synthetic data.
+"""Tests of harness/reporting/figures.py and harness/reporting/report.py on synthetic data.
 
 `write_synthetic_report` builds a report with every kind of claim the real run
 can produce (passed, failed, xfailed, not run; per-layer sub-verdicts; a NaN
@@ -20,7 +20,8 @@ import numpy as np
 import pytest
 from matplotlib.figure import Figure
 
-from harness import REPOSITORY, atomic, figures, report
+from harness import REPOSITORY, atomic
+from harness.reporting import figures, report
 
 EPOCHS, LAYERS, BINS = 6, 4, 12
 

@@ -2,7 +2,7 @@
 
 Skipped, with the reason, where no Chromium executable or no `playwright`
 package is found. The real claims run calls the same
-`harness.browser.check_report_in_browser` on the real (smoke) report
+`harness.reporting.browser.check_report_in_browser` on the real (smoke) report
 (claims/test_report_in_browser.py); here: the synthetic report, a page built
 from the committed full-tier reference JSON (83 hypotheses), the full
 multiverse's page, and a broken page that the layout check must catch.
@@ -19,8 +19,9 @@ import pytest
 from test_report import synthetic_evidence, write_synthetic_report
 
 from fixtures.options import CHROMIUM, NEEDS_BROWSER
-from harness import REPOSITORY, report
-from harness.browser import (
+from harness import REPOSITORY
+from harness.reporting import report
+from harness.reporting.browser import (
     FIRST_SCREEN,
     NARROW_WIDTH,
     check_report_in_browser,

@@ -16,7 +16,7 @@ import jsonschema
 import pytest
 from test_report import synthetic_evidence
 
-from harness import report
+from harness.reporting import report
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -5,7 +5,7 @@ Simulated rates are judged as in tests/test_stats.py: exact binomial tests (`sci
 strict 0.001 level against the promised bound, so a valid procedure essentially never fails, and an invalid
 one (the naive repeated t-test, a family without correction) is shown to fail the same check. Every
 simulation has a fixed numpy seed and prints its measured rate (`pytest -s` shows them); the committed
-reports/reference/sequential-cost.md records the larger runs of `python -m harness.sequential_cost`.
+reports/reference/sequential-cost.md records the larger runs of `python -m harness.deciding.sequential_cost`.
 """
 
 from __future__ import annotations
@@ -17,9 +17,9 @@ import pytest
 from scipy import integrate
 from scipy import stats as st
 
-from harness import sequential as q
-from harness import sequential_cost as cost
-from harness.stats import ALPHA, INCONCLUSIVE, REFUTED, SUPPORTED
+from harness.deciding import sequential as q
+from harness.deciding import sequential_cost as cost
+from harness.deciding.stats import ALPHA, INCONCLUSIVE, REFUTED, SUPPORTED
 
 STRICT = 0.001  # level of the binomial checks on simulated rates
 CAP = 64  # seeds monitored, one decision after every seed
@@ -361,7 +361,7 @@ def test_cost_command_writes_every_primary_hypothesis_of_both_references(tmp_pat
     out = tmp_path / "cost.md"
     assert cost.main(["--paths", "20", "--validity-paths", "200", "--cap", "8", "--out", str(out)]) == 0
     text = out.read_text(encoding="utf-8")
-    assert "python -m harness.sequential_cost --paths 20 --batch 2 --cap 8" in text
+    assert "python -m harness.deciding.sequential_cost --paths 20 --batch 2 --cap 8" in text
     for protocol in cost.PROTOCOLS:
         for p in cost.primary_hypotheses(cost.reference_path(protocol)):
             assert f"| {p.hypothesis.name} |" in text

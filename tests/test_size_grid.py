@@ -1,6 +1,6 @@
-"""Every decision rule of harness/stats.py keeps size <= alpha on every data shape it promises.
+"""Every decision rule of harness/deciding/stats.py keeps size <= alpha on every data shape it promises.
 
-The grid (harness/size_grid.py): rules x shapes x n in {5, 8, 10, 12, 16}, exact
+The grid (harness/deciding/size_grid.py): rules x shapes x n in {5, 8, 10, 12, 16}, exact
 for shapes on a few values, simulated otherwise. The committed table
 (reports/size-grid.md/.json) holds the whole grid at its simulation size; here
 it is checked to come from the current statistics code, to be complete, within
@@ -16,8 +16,9 @@ import json
 
 import pytest
 
-from harness import REPOSITORY, size_grid
-from harness.stats import ALPHA
+from harness import REPOSITORY
+from harness.deciding import size_grid
+from harness.deciding.stats import ALPHA
 
 CI_SIMS = 300
 CI_SEEDS = (5, 8)
@@ -99,9 +100,9 @@ def test_the_grid_at_the_tables_size(request):
 
 def test_the_committed_table_is_current_complete_and_within_its_bounds():
     facts = _committed()
-    regenerate = "regenerate it with python -m harness.size_grid"
+    regenerate = "regenerate it with python -m harness.deciding.size_grid"
     assert facts["code_sha256"] == size_grid.code_digest(), (
-        f"reports/size-grid.json was computed from another harness/stats.py or harness/size_grid.py: {regenerate}")
+        f"reports/size-grid.json was computed from another harness/deciding/stats.py or harness/deciding/size_grid.py: {regenerate}")
     expected = {(r.name, s.name, n) for r in size_grid.RULES for s in size_grid.SHAPES for n in size_grid.SEEDS}
     assert {(c["rule"], c["shape"], c["n"]) for c in facts["cells"]} == expected, f"stale grid: {regenerate}"
     over = [c for c in facts["cells"] if c["promised"] and not c["within"]]

@@ -1,4 +1,4 @@
-"""The smoke calibration's model of verdict stability (harness/stability.py), on simulated seed sets."""
+"""The smoke calibration's model of verdict stability (harness/deciding/stability.py), on simulated seed sets."""
 
 import json
 
@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 from scipy import stats as scipy_stats
 
-from harness import REPOSITORY, stability
-from harness.stats import ALPHA, INCONCLUSIVE, REFUTED, SUPPORTED
+from harness import REPOSITORY
+from harness.deciding import stability
+from harness.deciding.stats import ALPHA, INCONCLUSIVE, REFUTED, SUPPORTED
 
 
 def simulated_sets(effect: float, sets: int, seeds: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:

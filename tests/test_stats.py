@@ -19,9 +19,8 @@ import numpy as np
 import pytest
 from scipy import stats as st
 
-from harness import stats as S
-from harness.report import json_safe
-from harness.stats import (
+from harness.deciding import stats as S
+from harness.deciding.stats import (
     ALPHA,
     INCONCLUSIVE,
     REFUTED,
@@ -29,12 +28,13 @@ from harness.stats import (
     Result,
     Verdict,
 )
+from harness.reporting.report import json_safe
 
 N_SIMS = 2000
 STRICT = 0.001  # level of the binomial checks on simulated rates
 
 KW = {"hypothesis": "H", "statement": "claim"}
-# The statistic's declared kind (harness/stats.py): C continuous (the t-test), D discrete (sign flips).
+# The statistic's declared kind (harness/deciding/stats.py): C continuous (the t-test), D discrete (sign flips).
 C = KW | {"discrete": False}
 D = KW | {"discrete": True}
 
@@ -338,7 +338,7 @@ def test_the_bootstrap_t_is_the_textbook_one_and_ignores_the_order_of_the_seeds(
 
 
 def test_the_boundary_p_is_never_below_either_of_its_parts():
-    """What makes the boundary test valid where either part is -- and what lets harness/size_grid.py skip the
+    """What makes the boundary test valid where either part is -- and what lets harness/deciding/size_grid.py skip the
     bootstrap for samples whose sign-flip p is already >= alpha."""
     rng = np.random.default_rng(13)
     rows = np.vstack([rng.normal(0.0, 1.0, (20, 8)), rng.choice([0.0, 3.0], (20, 8)), np.full((1, 8), 2.0)])
@@ -521,7 +521,7 @@ def test_between_variants_is_recorded():
 
 
 def test_format_verdict_words_seeds_needed_as_conditional_on_the_observed_effect():
-    from harness.claim_check import format_verdict
+    from harness.deciding.claim_check import format_verdict
 
     d = np.array([0.3, -0.1, 0.5, 0.2])
     (v,) = S.holm([S.one_sample_t(d, **C)])

@@ -1,4 +1,4 @@
-"""harness/tfds_source.py on a small TFDS cifar10 that the test prepares itself, offline and without TensorFlow."""
+"""harness/data/tfds_source.py on a small TFDS cifar10 that the test prepares itself, offline and without TensorFlow."""
 
 from __future__ import annotations
 
@@ -15,8 +15,8 @@ from fixtures.fake_cifar import (
     make_fake_cifar10,
     write_fake_folder,
 )
-from harness import data
-from harness.tfds_source import load_tfds_cifar10
+from harness.data import cifar10 as data
+from harness.data.tfds_source import load_tfds_cifar10
 
 tfds = pytest.importorskip("tensorflow_datasets", reason="the tfds extra is not installed: pip install -e '.[tfds]'")
 Image = pytest.importorskip("PIL.Image")

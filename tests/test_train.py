@@ -8,10 +8,10 @@ import pytest
 from tiny_problem import TINY_WIDTHS, tiny_config
 
 from harness.config import CORRECTED, VARIANTS, WRITEUP_DROPOUT_RATES
-from harness.models import MLP, arms_of
-from harness.run_set import RunLayout
-from harness.train import chunk_length, train_runs
-from harness.writeup_loop import MLPDropout, train_one_run
+from harness.training.models import MLP, arms_of
+from harness.training.run_set import RunLayout
+from harness.training.train import chunk_length, train_runs
+from tests.writeup_loop import MLPDropout, train_one_run
 
 TOL = {"rtol": 1e-4, "atol": 1e-5}
 

@@ -1,4 +1,4 @@
-"""Seeds until decided (`--seeds auto`, harness/until_decided.py) end to end on a tiny configuration.
+"""Seeds until decided (`--seeds auto`, harness/deciding/until_decided.py) end to end on a tiny configuration.
 
 The statistics are proven in tests/test_sequential.py; here the mode around them: batches trained through the
 tier's path and cached one entry per seed range, a stop of its own once every primary hypothesis is decided,
@@ -25,22 +25,17 @@ import pytest
 from tiny_problem import TINY_WIDTHS
 
 from fixtures.options import MAX_SEEDS, auto_of, pytest_addoption
-from harness import (
-    REPOSITORY,
-    compare,
-    evidence_report,
-    report,
-    runs,
-    sequential,
-    stats,
-    until_decided,
-)
-from harness.claim_check import ClaimCheck
+from harness import REPOSITORY
 from harness.config import AUTO_SEEDS, SMOKE, WRITEUP, RunConfig, Tier
-from harness.data import ENV_VAR, load_cifar10
-from harness.evidence import Evidence
-from harness.gather import gather
-from harness.settings import AutoSeeds, cache_dir_of, resolve_auto
+from harness.data.cifar10 import ENV_VAR, load_cifar10
+from harness.deciding import sequential, stats, until_decided
+from harness.deciding.claim_check import ClaimCheck
+from harness.deciding.until_decided import AutoSeeds, resolve_auto
+from harness.evidence.evidence import Evidence
+from harness.evidence.gather import gather
+from harness.reporting import compare, evidence_report, report
+from harness.settings import cache_dir_of
+from harness.training import runs
 
 CONFIG = RunConfig(protocol=WRITEUP, tier=Tier("auto-check", epochs=2, num_seeds=3, train_per_class=10,
                                                test_per_class=10), widths=TINY_WIDTHS)
@@ -276,11 +271,11 @@ def test_compare_reads_both_schema_versions(old, new):
     """The committed full-tier reference (version 1) against the committed smoke --seeds auto run (version 2)."""
     versions = [json.loads(path.read_text())["schema_version"] for path in (old, new)]
     assert sorted(versions) == [1, 2]
-    done = subprocess.run([sys.executable, "-m", "harness.compare", str(old), str(new)], cwd=REPOSITORY,
+    done = subprocess.run([sys.executable, "-m", "harness.reporting.compare", str(old), str(new)], cwd=REPOSITORY,
                           capture_output=True, text=True, check=False)
     assert done.returncode in (compare.EXIT_SAME, compare.EXIT_VERDICT_CHANGED), done.stderr
     tiers = [json.loads(path.read_text())["tier"] for path in (old, new)]
     assert f"old: {old} ({tiers[0]} tier" in done.stdout and f"new: {new} ({tiers[1]} tier" in done.stdout
-    itself = subprocess.run([sys.executable, "-m", "harness.compare", str(REFERENCE_V2), str(REFERENCE_V2)],
+    itself = subprocess.run([sys.executable, "-m", "harness.reporting.compare", str(REFERENCE_V2), str(REFERENCE_V2)],
                             cwd=REPOSITORY, capture_output=True, text=True, check=False)
     assert itself.returncode == compare.EXIT_SAME, itself.stderr

@@ -4,9 +4,9 @@ import jax.numpy as jnp
 import numpy as np
 
 from harness.config import WRITEUP, RunConfig, Tier
-from harness.data import PIXELS_PER_IMAGE
-from harness.input_pipeline import TierData
-from harness.run_set import Dataset
+from harness.data.cifar10 import PIXELS_PER_IMAGE
+from harness.training.input_pipeline import TierData
+from harness.training.run_set import Dataset
 
 # 70 training examples: two full batches of 32 and the short last batch (6),
 # like the notebook's 1,562 x 32 + 16.
