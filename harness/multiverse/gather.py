@@ -137,7 +137,9 @@ def check_one_program(configs: Mapping[Condition, RunConfig]) -> None:
         if (config.protocol.learning_rate, config.protocol.batch_size) != (
                 reference.protocol.learning_rate, reference.protocol.batch_size):
             raise ValueError(f"{condition.name} trains with another learning rate or batch size than "
-                             f"{first.name}: one program cannot train both")
+                             f"{first.name}: one program cannot train both. Fix: give every condition of the "
+                             "multiverse its protocol's learning rate and batch size (harness/config.py), or run "
+                             "such conditions as a multiverse of their own")
 
 
 def arm_names(condition: Condition) -> tuple[str, str]:
