@@ -84,6 +84,14 @@ def test_a_tier_too_short_for_a_training_length_is_refused_with_the_fix():
         multiverse.check_tier((Condition(epoch_fraction=0.25),), dataclasses.replace(SMOKE, epochs=4))
 
 
+def test_conditions_one_program_cannot_train_are_refused_with_the_fix():
+    primary, control = Condition(), Condition(rate_scale=0.0)
+    other_rate = RunConfig(dataclasses.replace(WRITEUP, learning_rate=1e-2), SMOKE)
+    with pytest.raises(ValueError, match=r"another learning rate or batch size.*Fix: give every condition"):
+        multiverse.check_one_program({primary: primary.run_config(SMOKE), control: other_rate})
+    multiverse.check_one_program({primary: primary.run_config(SMOKE), control: control.run_config(SMOKE)})
+
+
 def test_the_full_multiverse_grows_with_the_devices_and_never_below_the_minimum_seeds():
     measured = {"training": {"runs": 100, "epochs": 20, "train_seconds": 40.0, "compile_seconds": 20.0},
                 "wall_seconds": {"training": 70.0, "probes": 30.0, "decisions": 10.0},
