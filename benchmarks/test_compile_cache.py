@@ -31,10 +31,11 @@ from pathlib import Path
 import jax
 import jax.numpy as jnp
 import numpy as np
+import pytest
 
 from harness import REPOSITORY
 from harness.config import WRITEUP, RunConfig, Tier
-from harness.training import compile_cache
+from harness.training import compile_cache, compiler
 from harness.training.run_set import Dataset
 
 BACKEND = jax.default_backend()
@@ -43,14 +44,18 @@ CONFIG = RunConfig(protocol=WRITEUP, tier=Tier("benchmark", epochs=2, num_seeds=
 CACHE_EVENTS = ("/jax/compilation_cache/cache_hits", "/jax/compilation_cache/cache_misses")
 
 
-def claims_programs(cache_dir: Path) -> dict:
-    """Train and probe once with the compile cache in `cache_dir`; what it cost (the fresh process's side)."""
+def claims_programs(cache_dir: Path, xla_defaults: bool = False) -> dict:
+    """Train and probe once with the compile cache in `cache_dir` (with XLA's default compiler options instead of
+    the harness's if `xla_defaults`); what it cost (the fresh process's side)."""
     # Beside this file (on sys.path when it runs as a script); the harness's modules, once the cache is named.
     from compile_clock import CompileClock
 
     from harness.evidence import probes
+    from harness.training import compiler
     from harness.training.train import train_runs
 
+    if xla_defaults:
+        compiler.CPU_OPTIONS = {}
     compile_cache.enable(cache_dir)
     events: Counter[str] = Counter()
     jax.monitoring.register_event_listener(lambda event, **_: events.update([event]))
@@ -71,7 +76,7 @@ def claims_programs(cache_dir: Path) -> dict:
             "cache_hits": events[CACHE_EVENTS[0]], "cache_misses": events[CACHE_EVENTS[1]]}
 
 
-def fresh_process(cache_dir: Path) -> dict:
+def fresh_process(cache_dir: Path, xla_defaults: bool = False) -> dict:
     """`claims_programs` in a fresh interpreter (this file as a script), with its wall and CPU time from start to
     exit."""
     env = {name: value for name, value in os.environ.items()
@@ -79,7 +84,7 @@ def fresh_process(cache_dir: Path) -> dict:
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPOSITORY), env.get("PYTHONPATH")) if p)
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    done = subprocess.run([sys.executable, __file__, str(cache_dir)], cwd=REPOSITORY, env=env, capture_output=True,
+    done = subprocess.run([sys.executable, __file__, str(cache_dir), *(["xla-defaults"] if xla_defaults else [])], cwd=REPOSITORY, env=env, capture_output=True,
                           text=True, check=False)
     seconds = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -117,5 +122,26 @@ def test_compile_cache_cold_vs_warm(benchmark, tmp_path):
               "(on some Intel CPUs jax rejects every cached CPU executable: jax-ml/jax#38445)")
 
 
+@pytest.mark.skipif(BACKEND != "cpu", reason="the harness's compiler options are the CPU's (harness/training/compiler.py)")
+def test_cpu_compiler_options_vs_xla_defaults(benchmark, tmp_path):
+    """Both cold (each process compiles everything into an empty cache): XLA's default options, then the harness's."""
+    defaults = fresh_process(tmp_path / "defaults", xla_defaults=True)
+    ours = benchmark.pedantic(fresh_process, args=(tmp_path / "ours",), rounds=1, iterations=1)
+    assert defaults["cache_hits"] == ours["cache_hits"] == 0 and defaults["cache_misses"] > 0, (defaults, ours)
+    info = {"backend": BACKEND, "options": compiler.CPU_OPTIONS, "num_train": NUM_TRAIN, "seeds": NUM_SEEDS}
+    for side, measured in (("xla_defaults", defaults), ("harness", ours)):
+        info |= {f"{side}_{name}": value for name, value in measured.items()}
+    for name in ("compile_seconds", "process_seconds", "process_cpu_seconds"):
+        info[f"{name}_ratio_defaults_over_harness"] = defaults[name] / ours[name]
+    benchmark.extra_info.update(info)
+    print()
+    for side, measured in (("XLA defaults", defaults), (f"harness {compiler.CPU_OPTIONS}", ours)):
+        print(f"  {side}: {measured['process_seconds']:6.2f} s ({measured['process_cpu_seconds']:.2f} s CPU), of which "
+              f"{measured['compile_seconds']:.2f} s tracing, lowering and building {measured['xla_programs']} programs")
+    print(f"  defaults / harness: {info['compile_seconds_ratio_defaults_over_harness']:.2f}x compiling, "
+          f"{info['process_seconds_ratio_defaults_over_harness']:.2f}x wall, "
+          f"{info['process_cpu_seconds_ratio_defaults_over_harness']:.2f}x CPU")
+
+
 if __name__ == "__main__":
-    print(json.dumps(claims_programs(Path(sys.argv[1]))))
+    print(json.dumps(claims_programs(Path(sys.argv[1]), xla_defaults=sys.argv[2:] == ["xla-defaults"])))

@@ -15,7 +15,8 @@ tests/test_imports.py checks it):
                  configuration trains), run_set.py (the types training takes and gives), summaries.py (what each
                  run reports), train.py (one jitted program: every seed x arm), cache.py + runs.py (runs on disk
                  keyed by all that decides them: the one way to runs, cached, else trained with checkpoints),
-                 distributed.py (runs shared out over processes), compile_cache.py (compiled programs on disk)
+                 distributed.py (runs shared out over processes), compiler.py (how programs are compiled),
+                 compile_cache.py (compiled programs on disk)
     evidence/    runs -> everything a tier's claims are decided from
                  probes.py (measurements on the trained networks), evidence.py (the Evidence type),
                  gather.py (the driver of a tier's flow: data, runs, probes)
@@ -39,7 +40,7 @@ Imports, from the leaves (level 0) to the report (level 5): a module imports
 only from lower levels. tests/test_imports.py recomputes this drawing from the
 source and fails when it is stale or deeper than 5.
 
-    0  atomic  config  deciding.stats  reporting.browser  training.compile_cache  training.summaries
+    0  atomic  config  deciding.stats  reporting.browser  training.compile_cache  training.compiler  training.summaries
     1  data.cifar10  deciding.redecide  deciding.sequential  deciding.size_grid  deciding.stability  deciding.writeup  reporting.figures  reporting.report  training.run_set
     2  data.tfds_source  deciding.drift  deciding.sequential_cost  multiverse.decide  reporting.compare  settings  training.distributed  training.input_pipeline  training.models
     3  evidence.evidence  multiverse.report  training.cache  training.train

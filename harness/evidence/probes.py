@@ -20,6 +20,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from harness.evidence.evidence import Probes
+from harness.training import compiler
 from harness.training.models import MLP, dropout
 from harness.training.run_set import Dataset, RunSet
 
@@ -106,7 +107,7 @@ def _program(widths: tuple[int, ...], dropout_variant: int | None) -> Callable:
             dropout_networks, seeds, dropout_relus)
         return {**mc, **scaling, **between_variants}
 
-    return jax.jit(probes)
+    return compiler.jit(probes)
 
 
 def _head(variables: dict, relu0: jax.Array, masks_fn, widths) -> jax.Array:

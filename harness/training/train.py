@@ -31,7 +31,7 @@ import numpy as np
 import optax
 
 from harness.config import RunConfig
-from harness.training import summaries
+from harness.training import compiler, summaries
 from harness.training.models import MLP, arms_of, init_variables, model_of
 from harness.training.run_set import (
     Arm,
@@ -111,7 +111,7 @@ def _init_program(config: RunConfig, num_train: int) -> Callable[..., RunState]:
             alt_test=alt_test,
         )
 
-    return jax.jit(jax.vmap(one))
+    return compiler.jit(jax.vmap(one))
 
 
 def make_epoch_fn(config: RunConfig, num_train: int) -> Callable[[RunState, jax.Array, Dataset], tuple[RunState, dict]]:
@@ -259,10 +259,10 @@ def programs(config: RunConfig, num_train: int, stops: int | None = None) -> Pro
         return jax.lax.scan(one_epoch, states, first_epoch + jnp.arange(length))
 
     return Programs(
-        initial=jax.jit(jax.vmap(lambda s, d: evaluate(model, s, d), in_axes=(0, None))),
-        chunk=jax.jit(chunk, donate_argnums=0),
-        final=jax.jit(jax.vmap(lambda s, d: final_summaries(model, s, d, config), in_axes=(0, None))),
-        finite=jax.jit(finite_runs),
+        initial=compiler.jit(jax.vmap(lambda s, d: evaluate(model, s, d), in_axes=(0, None))),
+        chunk=compiler.jit(chunk, donate_argnums=0),
+        final=compiler.jit(jax.vmap(lambda s, d: final_summaries(model, s, d, config), in_axes=(0, None))),
+        finite=compiler.jit(finite_runs),
         length=length,
         compiled_chunks={},
     )

@@ -1,0 +1,39 @@
+"""How every harness program is compiled: `jit`, which is `jax.jit` with the harness's options for the backend.
+
+On a CPU, XLA hands each program to LLVM at optimisation level 2 by default; the harness asks for level 1
+(XLA's DebugOptions `xla_backend_optimization_level`):
+
+- It compiles much faster. Level 2's passes, mostly spent on the unrolled random-number code (Threefry for
+  initialisation, shuffles and dropout masks), are most of a CPU compilation, and compiling is most of the
+  harness's own test suite. benchmarks/test_compile_cache.py measures the ratio.
+- The programs run as fast: their time goes into the matrix products, library calls that LLVM does not
+  compile.
+- It is a numeric path of its own, like another CPU or XLA build: the same runs differ from level 2's in
+  the last bits, and training's chaos makes that a fresh random draw of the same configuration. The smoke
+  tier's pinned verdicts and its drift test are calibrated to hold on any such path (claims/calibrate_smoke.py
+  draws two), and CI runs them under these options on two instruction sets.
+
+On an accelerator the options are XLA's own (None).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import jax
+
+# The CPU's options; {} compiles with XLA's defaults (benchmarks/test_compile_cache.py compares the two).
+CPU_OPTIONS: dict[str, Any] = {"xla_backend_optimization_level": 1}
+
+
+def options() -> dict[str, Any] | None:
+    """The compiler options for the default backend: `CPU_OPTIONS` on a CPU, XLA's defaults (None) elsewhere."""
+    if jax.default_backend() != "cpu" or not CPU_OPTIONS:
+        return None
+    return dict(CPU_OPTIONS)
+
+
+def jit(fun: Callable, **kwargs: Any) -> Any:
+    """`jax.jit(fun, **kwargs)` compiled with `options()`; jax keys its caches (in memory and on disk) by them."""
+    return jax.jit(fun, compiler_options=options(), **kwargs)

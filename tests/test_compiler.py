@@ -1,0 +1,31 @@
+"""Every harness program is compiled with the harness's compiler options (harness/training/compiler.py); what they
+save is measured by benchmarks/test_compile_cache.py."""
+
+import ast
+
+import jax
+import pytest
+
+from harness import REPOSITORY
+from harness.training import compiler
+
+
+def test_every_program_of_the_harness_is_compiled_through_compiler_jit():
+    plain = [f"{path.relative_to(REPOSITORY)}:{node.lineno}"
+             for path in sorted((REPOSITORY / "harness").rglob("*.py")) if path.name != "compiler.py"
+             for node in ast.walk(ast.parse(path.read_text()))
+             if isinstance(node, ast.Attribute) and node.attr == "jit" and isinstance(node.value, ast.Name)
+             and node.value.id == "jax"]
+    assert not plain, f"jax.jit used directly at {plain}: compile with harness.training.compiler.jit instead"
+
+
+@pytest.mark.skipif(jax.default_backend() != "cpu", reason="the options are the CPU's")
+def test_on_a_cpu_programs_compile_with_the_cpus_options(monkeypatch):
+    assert compiler.CPU_OPTIONS and compiler.options() == compiler.CPU_OPTIONS
+    assert compiler.jit(lambda x: 2 * x).lower(3.0).compile()(3.0) == 6.0
+    # The options reach XLA, which refuses one it does not know, naming it.
+    monkeypatch.setattr(compiler, "CPU_OPTIONS", {"xla_no_such_option": 1})
+    with pytest.raises(Exception, match="xla_no_such_option"):
+        compiler.jit(lambda x: 2 * x).lower(3.0).compile()
+    monkeypatch.setattr(compiler, "CPU_OPTIONS", {})
+    assert compiler.options() is None
