@@ -6,6 +6,7 @@ these without importing the trainer (harness/training/train.py).
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -161,6 +162,20 @@ class RunSet:
     @property
     def layout(self) -> RunLayout:
         return RunLayout(self.variants, self.seeds)
+
+    def of_seeds(self, part: slice) -> RunSet:
+        """The runs of the seeds `part` (an index range of `seeds`), as a run set of a tier of those seeds: one
+        seed set of many trained side by side (claims/null_draws.py)."""
+        seeds = self.seeds[part]
+        tier = dataclasses.replace(self.config.tier, first_seed=seeds[0], num_seeds=len(seeds))
+        cut = lambda leaf: np.asarray(leaf)[:, part]
+        return dataclasses.replace(
+            self, config=dataclasses.replace(self.config, tier=tier), seeds=seeds,
+            curves={name: cut(v) for name, v in self.curves.items()},
+            final={name: cut(v) for name, v in self.final.items()},
+            params=jax.tree_util.tree_map(cut, self.params), batch_stats=jax.tree_util.tree_map(cut, self.batch_stats),
+            meta={}, earlier={},
+        )
 
     def network(self, variant: str, seed_index: int) -> dict:
         """The trained variables of one run, ready for `MLP.apply`."""
