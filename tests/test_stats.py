@@ -6,6 +6,14 @@ from run to run. Rates are judged with exact binomial tests
 so a correct procedure essentially never fails and a broken one (size 0.10
 instead of 0.05, coverage 0.90 instead of 0.95) does at these simulation sizes.
 Each simulation prints its measured rate (`pytest -s` shows them).
+
+The simulations of thousands of samples decide them all in one call of the
+row-wise functions that the public ones decide by (`S.t_tails`,
+`S.sign_flip_tails`, `S.equivalence_tails`): a public call per sample costs
+milliseconds, almost all of it scipy's argument handling. Each such test also
+runs the public function on its first `CHECKED` samples and asserts the very
+same p-values (`assert_public_agrees`), so its rate is a rate of the
+decisions the product makes, direction, `p_opposite` and `min_effect` included.
 """
 
 from __future__ import annotations
@@ -32,6 +40,7 @@ from harness.reporting.report import json_safe
 
 N_SIMS = 2000
 STRICT = 0.001  # level of the binomial checks on simulated rates
+CHECKED = 150  # samples of a vectorised simulation that also go through the public function
 
 KW = {"hypothesis": "H", "statement": "claim"}
 # The statistic's declared kind (harness/deciding/stats.py): C continuous (the t-test), D discrete (sign flips).
@@ -57,6 +66,14 @@ def assert_rate_near(name: str, k: int, n: int, p0: float) -> None:
     _report(name, k, n)
     p = st.binomtest(k, n, p0).pvalue
     assert p > STRICT, f"{name}: rate {k}/{n} = {k / n:.4f} differs from {p0:.4f} (p = {p:.2g})"
+
+
+def assert_public_agrees(results: list[Result], **vectorised: np.ndarray) -> None:
+    """Each named field of the public `results` (the first rows of a simulation) equals the vectorised values
+    of the same rows exactly: the vectorised rate is a rate of the product's decisions."""
+    assert results
+    for name, values in vectorised.items():
+        np.testing.assert_array_equal([getattr(r, name) for r in results], values[: len(results)], err_msg=name)
 
 
 def paired_normal(rng: np.random.Generator, sims: int, n: int, delta: float = 0.0, sd: float = 1.0):
@@ -256,10 +273,14 @@ def test_zero_variance_other_tests():
 # --------------------------------------------------------------------------- the kind decides the test
 
 
-def _exact_sign_flips(x: np.ndarray, alternative: str) -> float:
-    """scipy's exact sign-flip test: all 2^n patterns of `permutation_type="samples"`."""
+def _exact_sign_flips(x: np.ndarray, alternative: str) -> float | np.ndarray:
+    """scipy's exact sign-flip test: all 2^n patterns of `permutation_type="samples"`, per row of x (last axis).
+
+    A 2-D x is one enumeration for every row: scipy lists the patterns in Python, seconds per call at n = 16.
+    """
     return st.permutation_test((x,), lambda w, axis: np.round(np.mean(w, axis=axis), 12), vectorized=True,
-                               permutation_type="samples", n_resamples=np.inf, alternative=alternative).pvalue
+                               permutation_type="samples", n_resamples=np.inf, alternative=alternative,
+                               axis=-1).pvalue
 
 
 def test_sign_flip_p_hand_computed():
@@ -284,9 +305,9 @@ def test_exact_sign_flips_count_every_pattern_as_scipy_does(n):
     spread = rng.normal(0.2, 1.0, (3, n))
     rows = np.vstack([tied, spread])
     greater, less = S.sign_flip_tails(rows)
-    for row, g, ls in zip(rows, greater, less):
-        assert g == pytest.approx(_exact_sign_flips(row, "greater"), rel=1e-12)
-        assert ls == pytest.approx(_exact_sign_flips(row, "less"), rel=1e-12)
+    assert greater == pytest.approx(_exact_sign_flips(rows, "greater"), rel=1e-12)
+    assert less == pytest.approx(_exact_sign_flips(rows, "less"), rel=1e-12)
+    for row, g in zip(rows, greater):
         assert S.sign_flip_p(row, "greater") == g  # one sample, the same code path
     assert S.sign_flip_tails(np.zeros((2, n)))[0].tolist() == [1.0, 1.0]
 
@@ -372,22 +393,26 @@ def _three_valued_compositions(n: int):
 def test_size_with_three_valued_differences(n):
     """Differences of -1, 0 or +1 steps of 1/1000 (a discrete statistic, like integer epochs).
 
-    Simulated: 2000 draws, each through `paired_t` with the float noise of a
-    real a - b. Exact: the sign-flip p depends only on how many -1, 0 and +1
-    there are, so the size is a finite sum over those counts (multinomial
-    weights); it must be <= alpha with no slack. The t-test with "constant
-    differences -> p = 0" exceeds alpha in this setting, which is what the
-    exact check would catch, and why such a statistic must be declared discrete.
+    Simulated: 2000 draws with the float noise of a real a - b, decided by
+    `paired_t`'s sign flips (`S.sign_flip_tails`, checked against `paired_t`).
+    Exact: the sign-flip p depends only on how many -1, 0 and +1 there are, so
+    the size is a finite sum over those counts (multinomial weights); it must
+    be <= alpha with no slack. The t-test with "constant differences -> p = 0"
+    exceeds alpha in this setting, which is what the exact check would catch,
+    and why such a statistic must be declared discrete.
     """
     rng = np.random.default_rng(2000 + n)
     sims = 2000
     steps = rng.choice([-1.0, 0.0, 1.0], p=[0.4, 0.2, 0.4], size=(sims, n))
     base = rng.integers(400, 600, (sims, n)) / 1000
     a, b = base + steps / 1000, base
-    rs = [S.paired_t(x, y, **D) for x, y in zip(a, b)]
-    assert_rate_at_most(f"sign-flip size, 3-valued differences, n={n}", sum(r.p_value < ALPHA for r in rs), sims, ALPHA)
-    assert_rate_at_most(f"sign-flip REFUTED, 3-valued differences, n={n}",
-                        sum(r.p_opposite < ALPHA for r in rs), sims, ALPHA)
+    greater, less = S.sign_flip_tails(a - b)
+    assert_public_agrees([S.paired_t(x, y, **D) for x, y in zip(a[:CHECKED], b[:CHECKED])],
+                         p_value=greater, p_opposite=less)
+    assert_rate_at_most(f"sign-flip size, 3-valued differences, n={n}", np.count_nonzero(greater < ALPHA), sims,
+                        ALPHA)
+    assert_rate_at_most(f"sign-flip REFUTED, 3-valued differences, n={n}", np.count_nonzero(less < ALPHA), sims,
+                        ALPHA)
     t_sizes = []
     for p_zero in (0.2, 0.4, 0.6):
         size = t_size = 0.0
@@ -426,9 +451,11 @@ def test_tost_size_at_the_margin_with_discrete_differences():
     rng = np.random.default_rng(2100)
     sims, n, margin = 1000, 8, 0.002
     d = margin + rng.choice([-0.001, 0.0, 0.001], size=(sims, n))
-    rs = [S.equivalence_tost(x, np.zeros(n), margin=margin, **D) for x in d]
+    equivalent, _, _ = S.equivalence_tails(d, margin, discrete=True)
+    rs = [S.equivalence_tost(x, np.zeros(n), margin=margin, **D) for x in d[:CHECKED]]
     assert all(r.discrete for r in rs)
-    assert_rate_at_most("discrete TOST size at the margin, n=8", sum(r.p_value < ALPHA for r in rs), sims, ALPHA)
+    assert_public_agrees(rs, p_value=equivalent)
+    assert_rate_at_most("discrete TOST size at the margin, n=8", np.count_nonzero(equivalent < ALPHA), sims, ALPHA)
 
 
 def test_discrete_seeds_needed_respects_the_sign_flip_floor():
@@ -491,8 +518,10 @@ def test_min_effect_size_when_the_true_effect_is_the_claimed_one():
     # true effect exactly min_effect: "claimed effect excluded" must come out <= alpha
     rng = np.random.default_rng(2400)
     a, b = paired_normal(rng, N_SIMS, 6, delta=0.5)
-    rs = [S.paired_t(x, y, min_effect=0.5, **C) for x, y in zip(a, b)]
-    assert_rate_at_most("min_effect exclusion at the claimed effect, n=6", sum(r.p_opposite < ALPHA for r in rs),
+    _, short = S.t_tails(a - b, 0.5)  # p of "effect < min_effect": paired_t's p_opposite with min_effect
+    assert_public_agrees([S.paired_t(x, y, min_effect=0.5, **C) for x, y in zip(a[:CHECKED], b[:CHECKED])],
+                         p_opposite=short)
+    assert_rate_at_most("min_effect exclusion at the claimed effect, n=6", np.count_nonzero(short < ALPHA),
                         N_SIMS, ALPHA)
 
 
@@ -539,18 +568,19 @@ def test_format_verdict_words_seeds_needed_as_conditional_on_the_observed_effect
 
 
 @pytest.fixture(scope="module")
-def null_t() -> dict[int, list[Result]]:
+def null_t() -> dict[int, tuple[np.ndarray, list[Result]]]:
+    """Per n: N_SIMS paired differences a - b under H0, and `paired_t`'s Results on the first CHECKED of them."""
     rng = np.random.default_rng(100)
     out = {}
     for n in (5, 8):
         a, b = paired_normal(rng, N_SIMS, n)
-        out[n] = [S.paired_t(x, y, **C) for x, y in zip(a, b)]
+        out[n] = a - b, [S.paired_t(x, y, **C) for x, y in zip(a[:CHECKED], b[:CHECKED])]
     return out
 
 
 def test_holm_of_one_is_the_raw_decision(null_t):
     # the simulations below decide by p < alpha; for a family of one that IS holm's verdict
-    for r in null_t[5][:300]:
+    for r in null_t[5][1] + null_t[8][1]:
         (v,) = S.holm([r])
         assert v.p_adjusted == r.p_value
         assert (v.verdict == SUPPORTED) == (r.p_value < ALPHA)
@@ -559,15 +589,39 @@ def test_holm_of_one_is_the_raw_decision(null_t):
 
 @pytest.mark.parametrize("n", [5, 8])
 def test_paired_t_null_false_positive_rate(null_t, n):
-    rs = null_t[n]
-    assert_rate_at_most(f"paired_t null n={n}: SUPPORTED", sum(r.p_value < ALPHA for r in rs), len(rs), ALPHA)
-    assert_rate_at_most(f"paired_t null n={n}: REFUTED", sum(r.p_opposite < ALPHA for r in rs), len(rs), ALPHA)
+    d, checked = null_t[n]
+    greater, less = S.t_tails(d, 0.0)
+    assert_public_agrees(checked, p_value=greater, p_opposite=less)
+    assert_rate_at_most(f"paired_t null n={n}: SUPPORTED", np.count_nonzero(greater < ALPHA), len(d), ALPHA)
+    assert_rate_at_most(f"paired_t null n={n}: REFUTED", np.count_nonzero(less < ALPHA), len(d), ALPHA)
 
 
 @pytest.mark.parametrize("n", [5, 8])
 def test_t_ci_coverage(null_t, n):
-    rs = null_t[n]  # true mean difference 0
-    assert_rate_near(f"t CI coverage n={n}", sum(r.ci_low <= 0 <= r.ci_high for r in rs), len(rs), 0.95)
+    d, checked = null_t[n]  # true mean difference 0
+    ci = st.ttest_1samp(d, 0.0, axis=1).confidence_interval(S.CONFIDENCE)  # paired_t's CI, every row at once
+    assert_public_agrees(checked, ci_low=ci.low, ci_high=ci.high)
+    assert_rate_near(f"t CI coverage n={n}", np.count_nonzero((ci.low <= 0) & (0 <= ci.high)), len(d), 0.95)
+
+
+def _slopes(epochs: np.ndarray, curves: np.ndarray) -> np.ndarray:
+    """The OLS slope of every curve (last axis) against `epochs`, computed as `scipy.stats.linregress` does
+    (np.cov with bias=1: centred rows, one matrix product, times 1/E), so that it is `trend_test`'s per-seed
+    slope to the bit."""
+    pairs = np.stack(np.broadcast_arrays(epochs.astype(float), curves), axis=-2)  # (..., 2, E): epochs, curve
+    centred = pairs - pairs.mean(axis=-1, keepdims=True)
+    cov = centred @ np.swapaxes(centred, -1, -2) * (1 / epochs.size)
+    return cov[..., 0, 1] / cov[..., 0, 0]
+
+
+def _kendall_taus(epochs: np.ndarray, curves: np.ndarray) -> np.ndarray:
+    """Kendall's tau of every curve (last axis) against increasing `epochs`, computed as `scipy.stats.kendalltau`
+    does on untied values: (concordant - discordant pairs) / sqrt(P) / sqrt(P), P pairs, clipped to [-1, 1],
+    so that it is `trend_test`'s per-seed tau to the bit."""
+    first, second = np.triu_indices(epochs.size, k=1)
+    concordance = np.sign(curves[..., second] - curves[..., first]) * np.sign(epochs[second] - epochs[first])
+    root = np.sqrt(first.size)
+    return np.clip(concordance.sum(axis=-1) / root / root, -1.0, 1.0)
 
 
 def test_trend_null_false_positive_rate_with_autocorrelated_curves():
@@ -577,9 +631,12 @@ def test_trend_null_false_positive_rate_with_autocorrelated_curves():
     sims, seeds, epochs = 1000, 5, np.arange(0, 60, 6)
     walk = np.cumsum(rng.normal(0, 1, (sims, seeds, epochs.size)), axis=2)
     curves = rng.normal(0, 1, (sims, seeds, 1)) + walk
-    rs = [S.trend_test(epochs, v, **KW) for v in curves]
-    assert_rate_at_most("trend null (random walk) SUPPORTED", sum(r.p_value < ALPHA for r in rs), sims, ALPHA)
-    assert_rate_at_most("trend null (random walk) REFUTED", sum(r.p_opposite < ALPHA for r in rs), sims, ALPHA)
+    slopes = _slopes(epochs, curves)
+    greater, less = S.t_tails(slopes, 0.0)  # a slope is continuous: trend_test's t-test across seeds
+    assert_public_agrees([S.trend_test(epochs, v, **KW) for v in curves[:CHECKED]],
+                         values=slopes, p_value=greater, p_opposite=less)
+    assert_rate_at_most("trend null (random walk) SUPPORTED", np.count_nonzero(greater < ALPHA), sims, ALPHA)
+    assert_rate_at_most("trend null (random walk) REFUTED", np.count_nonzero(less < ALPHA), sims, ALPHA)
     # for contrast: pooling every (seed, epoch) point into one regression is anti-conservative here
     pooled = [
         st.linregress(np.tile(epochs, seeds), v.ravel(), alternative="greater").pvalue < ALPHA
@@ -593,8 +650,11 @@ def test_trend_null_kendall():
     rng = np.random.default_rng(301)
     sims, seeds, epochs = 1000, 5, np.arange(8)
     curves = rng.normal(0, 1, (sims, seeds, epochs.size))
-    rs = [S.trend_test(epochs, v, statistic="kendall", **KW) for v in curves]
-    assert_rate_at_most("trend (kendall) null SUPPORTED", sum(r.p_value < ALPHA for r in rs), sims, ALPHA)
+    taus = _kendall_taus(epochs, curves)
+    greater, _ = S.sign_flip_tails(taus)  # a tau is discrete: trend_test's exact sign flips against 0
+    assert_public_agrees([S.trend_test(epochs, v, statistic="kendall", **KW) for v in curves[:CHECKED]],
+                         values=taus, p_value=greater)
+    assert_rate_at_most("trend (kendall) null SUPPORTED", np.count_nonzero(greater < ALPHA), sims, ALPHA)
 
 
 def _two_classifiers(rng: np.random.Generator, sims: int, n: int, p_a_only: float, p_b_only: float, p_both: float = 0.45):
@@ -621,9 +681,12 @@ def test_tost_size_at_the_margin():
     margin = 0.5
     for n, sign, sims in ((8, 1.0, N_SIMS), (5, -1.0, 1000)):
         a, b = paired_normal(rng, sims, n, delta=sign * margin)
-        rs = [S.equivalence_tost(x, y, margin=margin, **C) for x, y in zip(a, b)]
+        equivalent, _, _ = S.equivalence_tails(a - b, margin, discrete=False)
+        rs = [S.equivalence_tost(x, y, margin=margin, **C) for x, y in zip(a[:CHECKED], b[:CHECKED])]
         assert all(r.kind == "equivalence" for r in rs)
-        assert_rate_at_most(f"TOST size n={n} diff={sign * margin:+}", sum(r.p_value < ALPHA for r in rs), sims, ALPHA)
+        assert_public_agrees(rs, p_value=equivalent)
+        assert_rate_at_most(f"TOST size n={n} diff={sign * margin:+}", np.count_nonzero(equivalent < ALPHA), sims,
+                            ALPHA)
 
 
 # --------------------------------------------------------------------------- power
@@ -633,7 +696,9 @@ def test_tost_size_at_the_margin():
 def test_paired_t_power_matches_noncentral_t(dz, n):
     rng = np.random.default_rng(600 + int(10 * dz))
     a, b = paired_normal(rng, N_SIMS, n, delta=dz)  # sd of the differences is 1
-    hits = sum(S.paired_t(x, y, **C).p_value < ALPHA for x, y in zip(a, b))
+    greater, _ = S.t_tails(a - b, 0.0)
+    assert_public_agrees([S.paired_t(x, y, **C) for x, y in zip(a[:CHECKED], b[:CHECKED])], p_value=greater)
+    hits = np.count_nonzero(greater < ALPHA)
     analytic = S.power_t(dz, n)
     assert analytic == pytest.approx(st.nct.sf(st.t.ppf(0.95, n - 1), n - 1, dz * math.sqrt(n)))
     print(f"\n[stats-sim] analytic power dz={dz} n={n}: {analytic:.4f}")
@@ -656,8 +721,12 @@ def test_trend_mcnemar_tost_find_planted_effects():
     sims = 300
     epochs = np.arange(0, 50, 5)
     curves = 0.02 * epochs + rng.normal(0, 0.3, (sims, 5, epochs.size))
-    t_up = sum(S.trend_test(epochs, v, **KW).p_value < ALPHA for v in curves)
-    t_down = sum(S.trend_test(epochs, v, alternative="less", **KW).p_opposite < ALPHA for v in curves)
+    slopes = _slopes(epochs, curves)
+    rising, _ = S.t_tails(slopes, 0.0)  # the p of "increases", and the p_opposite of the claim "decreases"
+    assert_public_agrees([S.trend_test(epochs, v, **KW) for v in curves[:CHECKED]], values=slopes, p_value=rising)
+    assert_public_agrees([S.trend_test(epochs, v, alternative="less", **KW) for v in curves[:CHECKED]],
+                         p_opposite=rising)
+    t_up = t_down = np.count_nonzero(rising < ALPHA)
     assert _report("trend power slope 0.02/epoch, 5 seeds", t_up, sims) >= 0.95
     assert _report("trend 'decreases' refuted on rising curves", t_down, sims) >= 0.95
 
@@ -666,11 +735,17 @@ def test_trend_mcnemar_tost_find_planted_effects():
     assert _report("mcnemar power diff=0.04 N=2000", m, sims) >= 0.95
 
     a, b = paired_normal(rng, sims, 8, delta=0.0)
-    eq = sum(S.equivalence_tost(x, y, margin=2.0, **C).p_value < ALPHA for x, y in zip(a, b))
-    assert _report("TOST power diff=0 margin=2sd n=8", eq, sims) >= 0.95
+    equivalent, _, _ = S.equivalence_tails(a - b, 2.0, discrete=False)
+    assert_public_agrees([S.equivalence_tost(x, y, margin=2.0, **C) for x, y in zip(a[:CHECKED], b[:CHECKED])],
+                         p_value=equivalent)
+    assert _report("TOST power diff=0 margin=2sd n=8", np.count_nonzero(equivalent < ALPHA), sims) >= 0.95
     a, b = paired_normal(rng, sims, 8, delta=3.0)
-    ref = sum(S.equivalence_tost(x, y, margin=1.0, **C).p_opposite < ALPHA for x, y in zip(a, b))
-    assert _report("TOST refutes diff=3sd margin=1sd n=8", ref, sims) >= 0.95
+    d = a - b
+    _, above, below = S.equivalence_tails(d, 1.0, discrete=False)
+    outside = np.where(d.mean(axis=1) >= 0, above, below)  # TOST's p_opposite: the side the estimate lies on
+    assert_public_agrees([S.equivalence_tost(x, y, margin=1.0, **C) for x, y in zip(a[:CHECKED], b[:CHECKED])],
+                         p_opposite=outside)
+    assert _report("TOST refutes diff=3sd margin=1sd n=8", np.count_nonzero(outside < ALPHA), sims) >= 0.95
 
 
 # --------------------------------------------------------------------------- why not a bootstrap CI
@@ -783,7 +858,9 @@ def test_seeds_needed_gives_80_percent_power():
     assert S.power_t(dz, n_star) >= 0.8 > S.power_t(dz, n_star - 1)
     rng = np.random.default_rng(1200)
     a, b = paired_normal(rng, N_SIMS, n_star, delta=dz)
-    hits = sum(S.paired_t(x, y, **C).p_value < ALPHA for x, y in zip(a, b))
+    greater, _ = S.t_tails(a - b, 0.0)
+    assert_public_agrees([S.paired_t(x, y, **C) for x, y in zip(a[:CHECKED], b[:CHECKED])], p_value=greater)
+    hits = np.count_nonzero(greater < ALPHA)
     print(f"\n[stats-sim] seeds_needed_t(dz={dz}) = {n_star}, analytic power {S.power_t(dz, n_star):.4f}")
     assert_rate_near(f"simulated power at n={n_star}", hits, N_SIMS, S.power_t(dz, n_star))
     assert hits / N_SIMS > 0.8 - 3 * math.sqrt(0.16 / N_SIMS)
@@ -824,7 +901,10 @@ def test_tost_power_and_seeds_needed_match_simulation():
     rng = np.random.default_rng(1400)
     sims = 1000
     a, b = paired_normal(rng, sims, n_star, delta=0.2)
-    hits = sum(S.equivalence_tost(x, y, margin=1.0, **C).p_value < ALPHA for x, y in zip(a, b))
+    equivalent, _, _ = S.equivalence_tails(a - b, 1.0, discrete=False)
+    assert_public_agrees([S.equivalence_tost(x, y, margin=1.0, **C) for x, y in zip(a[:CHECKED], b[:CHECKED])],
+                         p_value=equivalent)
+    hits = np.count_nonzero(equivalent < ALPHA)
     print(f"\n[stats-sim] seeds_needed_tost(0.2 sd, margin 1 sd) = {n_star}, analytic power {analytic:.4f}")
     assert_rate_near(f"simulated TOST power at n={n_star}", hits, sims, analytic)
     assert S.seeds_needed_tost(1.0, 1.0) is None and S.seeds_needed_tost(1.5, 1.0) is None
@@ -934,8 +1014,9 @@ def test_a_discrete_statistic_on_near_two_point_values_keeps_its_size():
     rng = np.random.default_rng(2600)
     sims, n = 4000, 12
     d = rng.choice((-1.0, 1.0), (sims, n)) * rng.integers(94, 107, (sims, n)) / 1000
-    rejected = sum(S.one_sample_t(x, **D).p_value < ALPHA for x in d)
-    size = _report(f"size, near-two-point, n={n}", rejected, sims)
+    greater, _ = S.sign_flip_tails(d)
+    assert_public_agrees([S.one_sample_t(x, **D) for x in d[:CHECKED]], p_value=greater)
+    size = _report(f"size, near-two-point, n={n}", np.count_nonzero(greater < ALPHA), sims)
     assert size <= ALPHA + 3 * math.sqrt(ALPHA * (1 - ALPHA) / sims)
 
 
