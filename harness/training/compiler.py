@@ -3,11 +3,10 @@
 On a CPU, XLA hands each program to LLVM at optimisation level 2 by default; the harness asks for level 1
 (XLA's DebugOptions `xla_backend_optimization_level`):
 
-- It compiles much faster. Level 2's passes, mostly spent on the unrolled random-number code (Threefry for
-  initialisation, shuffles and dropout masks), are most of a CPU compilation, and compiling is most of the
-  harness's own test suite. benchmarks/test_compile_cache.py measures the ratio.
+- It compiles faster: LLVM's level-2 passes are a large part of compiling on a CPU, and compiling is a large
+  share of the harness's own test suite's time.
 - The programs run as fast: their time goes into the matrix products, library calls that LLVM does not
-  compile.
+  compile. `pytest benchmarks/test_compile_cache.py -s -k options` measures both sides in fresh processes.
 - It is a numeric path of its own, like another CPU or XLA build: the same runs differ from level 2's in
   the last bits, and training's chaos makes that a fresh random draw of the same configuration. The smoke
   tier's pinned verdicts and its drift test are calibrated to hold on any such path (claims/calibrate_smoke.py
