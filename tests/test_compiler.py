@@ -29,3 +29,11 @@ def test_on_a_cpu_programs_compile_with_the_cpus_options(monkeypatch):
         compiler.jit(lambda x: 2 * x).lower(3.0).compile()
     monkeypatch.setattr(compiler, "CPU_OPTIONS", {})
     assert compiler.options() is None
+
+
+@pytest.mark.skipif(jax.default_backend() != "cpu", reason="the options are the CPU's")
+def test_an_option_that_xla_flags_sets_is_left_to_it(monkeypatch):
+    monkeypatch.setenv("XLA_FLAGS", "--xla_cpu_max_isa=SSE4_2 --xla_backend_optimization_level=0")
+    assert compiler.options() is None
+    monkeypatch.setenv("XLA_FLAGS", "--xla_cpu_max_isa=SSE4_2")
+    assert compiler.options() == compiler.CPU_OPTIONS
