@@ -130,6 +130,9 @@ def main(argv: list[str] | None = None) -> None:
     first = len(calibration) if args.first_set is None else args.first_set
     out = Path(args.out)
     done = json.loads(out.read_text()) if out.exists() else {"draws": []}
+    if done["draws"] and done["provenance"]["calibration"] != expectations["provenance"]:
+        parser.error(f"{out} holds draws judged against another calibration than {args.expectations}; they do not "
+                     "count with new ones. Fix: name another --out, or delete it to draw afresh")
     seen = {d["set"] for d in done["draws"]}
     path, origin = configured_cifar10(args.cifar10)
     cache_dir = Path(args.cache_dir)

@@ -9,7 +9,8 @@ from tiny_problem import tiny_config
 
 from claims import null_draws
 from claims.calibrate_smoke import smoke_config
-from harness.deciding import drift
+from harness import REPOSITORY
+from harness.deciding import drift, stability
 from harness.training.train import train_runs
 
 
@@ -54,3 +55,13 @@ def test_a_calibration_of_another_configuration_is_refused_with_the_fix(tmp_path
     with pytest.raises(SystemExit):
         null_draws.main(["--expectations", str(stale), "--out", str(tmp_path / "out.json")])
     assert "recalibrate first (python -m claims.calibrate_smoke)" in capsys.readouterr().err
+
+
+def test_draws_judged_against_another_calibration_are_not_continued(tmp_path, capsys):
+    expectations = json.loads((REPOSITORY / stability.EXPECTATIONS_FILE).read_text())
+    earlier = tmp_path / "out.json"
+    earlier.write_text(json.dumps({"draws": [{"set": 16}], "provenance": {"calibration": {"generated": "before"}}}))
+    assert expectations["provenance"] != {"generated": "before"}
+    with pytest.raises(SystemExit):
+        null_draws.main(["--out", str(earlier)])
+    assert "judged against another calibration" in capsys.readouterr().err
