@@ -15,7 +15,7 @@ exactly as the smoke tests do, and tests it against the committed calibration
 
 The result, written atomically after every program so that a rerun continues where it stopped: per set the
 drift statistic over its threshold, the values that moved most and the pins that changed; in all, the count
-of each kind of alarm with its exact 95% bounds (`drift.false_alarms`). On a machine whose numeric path the
+of each kind of alarm with its exact 95% bounds (`drift.alarm_rate`). On a machine whose numeric path the
 calibration never saw (a GPU, for a calibration drawn on CPUs) these are the fresh-machine draws the
 promises are about. The draws are made on this machine's default backend; every set is one draw.
 """
@@ -31,7 +31,6 @@ from dataclasses import replace
 from pathlib import Path
 
 import jax
-import scipy.stats
 
 from claims import family
 from claims.calibrate_smoke import data_arguments
@@ -85,11 +84,8 @@ def draw(batch: range, cifar, calibration: list[dict[str, float]], pins: dict[st
 
 
 def summary(draws: list[dict]) -> dict:
-    """The counts: drift alarms, sets with a changed pin, and either; each with its exact 95% bounds."""
-    def rate(alarms: int) -> dict:
-        interval = scipy.stats.binomtest(alarms, len(draws)).proportion_ci(0.95, method="exact")
-        return {"alarms": alarms, "draws": len(draws), "low_95": interval.low, "upper_95": interval.high}
-
+    """The counts: drift alarms, sets with a changed pin, and either; each with its exact 95% interval."""
+    rate = lambda alarms: drift.alarm_rate(alarms, len(draws))
     return {
         "drift": rate(sum(d["drift"]["drifted"] for d in draws)) | {"promised": drift.ALPHA},
         "pins": rate(sum(bool(d["pins_changed"]) for d in draws)) | {"promised": stability.SUITE_RED_BUDGET},

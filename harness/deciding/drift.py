@@ -259,13 +259,19 @@ def leave_one_out(calibration: Sequence[Mapping[str, float]]) -> list[Drift]:
             for i in range(len(calibration))]
 
 
+def alarm_rate(alarms: int, draws: int) -> dict:
+    """`alarms` red runs among `draws` unchanged ones, with the exact (Clopper-Pearson) two-sided 95% interval
+    on the rate: with no alarm its upper end is 1 - 0.025^(1/draws)."""
+    interval = scipy_stats.binomtest(alarms, draws).proportion_ci(0.95, method="exact")
+    return {"draws": draws, "alarms": alarms, "low_95": float(interval.low), "upper_95": float(interval.high)}
+
+
 def false_alarms(results: Sequence[Drift]) -> dict:
-    """What the leave-one-out draws say about the false-alarm rate: how many went red, the exact (Clopper-Pearson)
-    95% upper bound on the rate from that many draws, and each draw's statistics as a share of their thresholds."""
-    alarms = sum(r.drifted for r in results)
-    upper = scipy_stats.binomtest(alarms, len(results)).proportion_ci(0.95, method="exact").high
+    """What the leave-one-out draws say about the false-alarm rate: how many went red, the exact 95% upper
+    bound on the rate from that many draws (`alarm_rate`), and each draw's statistic as a share of its threshold."""
+    rate = alarm_rate(sum(r.drifted for r in results), len(results))
     return {
-        "draws": len(results), "alarms": alarms, "upper_95": float(upper), "alpha": ALPHA,
+        "draws": rate["draws"], "alarms": rate["alarms"], "upper_95": rate["upper_95"], "alpha": ALPHA,
         "max_to_threshold": [round(r.max_statistic / r.max_threshold, 3) for r in results],
     }
 
