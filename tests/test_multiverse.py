@@ -172,10 +172,15 @@ def trained(tmp_path_factory) -> dict:
             "cache_dir": cache_dir}
 
 
+@pytest.fixture(scope="module")
+def probed(trained) -> dict:
+    """Every condition's evidence, probed once for the tests that decide it step by step."""
+    return multiverse.gather_conditions(trained["runs"], trained["data"])
+
+
 @needs_cifar10
-def test_the_tiny_multiverse_is_decided_cached_and_reported(trained, tmp_path):
-    evidence = multiverse.gather_conditions(trained["runs"], trained["data"])
-    m = multiverse_decide.matrix(evidence, family.decide)
+def test_the_tiny_multiverse_is_decided_cached_and_reported(trained, probed, tmp_path):
+    m = multiverse_decide.matrix(probed, family.decide)
 
     assert m.conditions == TINY_MULTIVERSE and not m.errors
     claims_with_primaries = [row.claim for row in m.claim_rows()]
@@ -211,12 +216,12 @@ def test_the_tiny_multiverse_is_decided_cached_and_reported(trained, tmp_path):
 
 
 @needs_cifar10
-def test_the_driver_gathers_decides_and_writes_as_the_steps_do(trained, tmp_path):
+def test_the_driver_gathers_decides_and_writes_as_the_steps_do(trained, probed, tmp_path):
     """gather_multiverse, the flow the multiverse_matrix fixture runs: every condition from the cache, probed
     and decided as the steps above decide them, and written."""
     gathered = multiverse.gather_multiverse(trained["plan"], trained["cifar"], cache_dir=trained["cache_dir"],
                                             decide=family.decide)
-    steps = multiverse_decide.matrix(multiverse.gather_conditions(trained["runs"], trained["data"]), family.decide)
+    steps = multiverse_decide.matrix(probed, family.decide)
     assert json.dumps(gathered.matrix.as_dict()) == json.dumps(steps.as_dict())
     assert [run_set.meta["cache"] for run_set, _ in gathered.runs.values()] == ["hit", "hit"]
     assert set(gathered.walls) == {"total", "training", "probes", "decisions"}
