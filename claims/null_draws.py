@@ -1,6 +1,6 @@
 """How often does an unchanged harness go red on a fresh machine? Many fresh smoke seed sets, counted.
 
-    python -m claims.null_draws --cifar10 PATH [--sets 300] [--sets-per-program 30] [--out FILE]
+    python -m claims.null_draws --cifar10 PATH [--sets 368] [--sets-per-program 30] [--first-set K] [--out FILE]
 
 The smoke suite can go red without a bug two ways: the drift test (harness/deciding/drift.py) promises a
 false-alarm rate of at most its ALPHA (1%) on a fresh machine, and the pinned verdicts (stability.py) a
@@ -9,7 +9,7 @@ to show 1%: with no alarm in n draws the exact (Clopper-Pearson) 95% upper bound
 1 - 0.025^(1/n), below 1% only from n = 368. This command makes the draws. It trains disjoint seed sets of the
 smoke configuration after the calibration's (set k holds seeds 42 + k S .. 42 + k S + S - 1; `--first-set`
 defaults to the first set the calibration did not use), many sets side by side in one program
-(`--sets-per-program`: a GPU trains 30 sets x 20 runs at once), cuts each set out, probes and decides it
+(`--sets-per-program`; the default, 30 sets x 20 runs, is sized for a GPU), cuts each set out, probes and decides it
 exactly as the smoke tests do, and tests it against the committed calibration
 (fixtures/smoke_expectations.json): its values with `drift.check`, its verdicts against the pins.
 
@@ -117,13 +117,20 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if args.sets < 1 or args.sets_per_program < 1:
         parser.error("--sets and --sets-per-program must be at least 1")
-    expectations = json.loads(Path(args.expectations).read_text())
+    try:
+        expectations = json.loads(Path(args.expectations).read_text())
+    except (OSError, json.JSONDecodeError) as error:
+        parser.error(f"cannot read the smoke calibration {args.expectations}: {error}. Fix: name the file with "
+                     "--expectations, or write it with python -m claims.calibrate_smoke")
     if expectations["provenance"]["config_key"] != RunConfig(WRITEUP, SMOKE).key("", HARNESS_VERSION):
         parser.error(f"{args.expectations} was calibrated for another smoke configuration or harness version: "
                      "recalibrate first (python -m claims.calibrate_smoke)")
     calibration = drift.calibration_records(expectations["values"])
     pins = {h: e["pinned"] for h, e in expectations["hypotheses"].items() if e["pinned"]}
     first = len(calibration) if args.first_set is None else args.first_set
+    if first < len(calibration):
+        parser.error(f"--first-set {first} reuses seeds of the calibration's sets 0-{len(calibration) - 1}, which "
+                     f"are no fresh draws against it. Fix: --first-set {len(calibration)} or higher (the default)")
     out = Path(args.out)
     done = json.loads(out.read_text()) if out.exists() else {"draws": []}
     if done["draws"] and done["provenance"]["calibration"] != expectations["provenance"]:

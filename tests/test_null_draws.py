@@ -65,3 +65,12 @@ def test_draws_judged_against_another_calibration_are_not_continued(tmp_path, ca
     with pytest.raises(SystemExit):
         null_draws.main(["--out", str(earlier)])
     assert "judged against another calibration" in capsys.readouterr().err
+
+
+def test_a_missing_calibration_or_a_first_set_inside_it_is_refused_with_the_fix(tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        null_draws.main(["--expectations", str(tmp_path / "none.json"), "--out", str(tmp_path / "out.json")])
+    assert "cannot read the smoke calibration" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        null_draws.main(["--first-set", "3", "--out", str(tmp_path / "out.json")])
+    assert "--first-set 3 reuses seeds of the calibration's sets" in capsys.readouterr().err
