@@ -21,19 +21,25 @@ def test_every_program_of_the_harness_is_compiled_through_compiler_jit():
 
 @pytest.mark.skipif(jax.default_backend() != "cpu", reason="the options are the CPU's")
 def test_on_a_cpu_programs_compile_with_the_cpus_options(monkeypatch):
-    assert compiler.CPU_OPTIONS and compiler.options() == compiler.CPU_OPTIONS
-    assert compiler.jit(lambda x: 2 * x).lower(3.0).compile()(3.0) == 6.0
+    assert compiler.CPU_OPTIONS and compiler.options(runs_long=True) == compiler.CPU_OPTIONS
+    assert compiler.options() == compiler.CPU_OPTIONS | compiler.CPU_RUN_ONCE_OPTIONS != compiler.CPU_OPTIONS
+    for runs_long in (True, False):
+        assert compiler.jit(lambda x: 2 * x, runs_long=runs_long).lower(3.0).compile()(3.0) == 6.0
     # The options reach XLA, which refuses one it does not know, naming it.
-    monkeypatch.setattr(compiler, "CPU_OPTIONS", {"xla_no_such_option": 1})
-    with pytest.raises(Exception, match="xla_no_such_option"):
-        compiler.jit(lambda x: 2 * x).lower(3.0).compile()
+    for table in ("CPU_OPTIONS", "CPU_RUN_ONCE_OPTIONS"):
+        with monkeypatch.context() as patch:
+            patch.setattr(compiler, table, {"xla_no_such_option": 1})
+            with pytest.raises(Exception, match="xla_no_such_option"):
+                compiler.jit(lambda x: 2 * x).lower(3.0).compile()
     monkeypatch.setattr(compiler, "CPU_OPTIONS", {})
+    monkeypatch.setattr(compiler, "CPU_RUN_ONCE_OPTIONS", {})
     assert compiler.options() is None
 
 
 @pytest.mark.skipif(jax.default_backend() != "cpu", reason="the options are the CPU's")
 def test_an_option_that_xla_flags_sets_is_left_to_it(monkeypatch):
-    monkeypatch.setenv("XLA_FLAGS", "--xla_cpu_max_isa=SSE4_2 --xla_backend_optimization_level=0")
+    monkeypatch.setenv("XLA_FLAGS", "--xla_cpu_max_isa=SSE4_2 --xla_backend_optimization_level=0 "
+                                    "--xla_cpu_use_fusion_emitters=true")
     assert compiler.options() is None
     monkeypatch.setenv("XLA_FLAGS", "--xla_cpu_max_isa=SSE4_2")
-    assert compiler.options() == compiler.CPU_OPTIONS
+    assert compiler.options() == compiler.CPU_OPTIONS | compiler.CPU_RUN_ONCE_OPTIONS

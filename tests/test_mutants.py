@@ -49,19 +49,24 @@ def test_a_mutant_whose_line_is_gone_is_refused_with_the_fix(tmp_path):
 def test_a_planted_bug_is_caught_by_the_drift_test_end_to_end(tmp_path):
     cache = cache_dir_of(None)
     cifar = load_cifar10(Path(os.environ[ENV_VAR]), cache_dir=cache)
-    # The calibration: CALIBRATION_SETS disjoint seed sets of the tiny tier, trained as one program here.
-    config = RunConfig(protocol=WRITEUP, tier=replace(TINY, num_seeds=TINY.num_seeds * CALIBRATION_SETS))
-    runs = train_runs(config, prepare(cifar, config).dataset, config.tier.seeds())
+    # The calibration: CALIBRATION_SETS disjoint seed sets of the tiny tier, each trained as the mutant's
+    # worker trains its set (the same program).
+    config = RunConfig(protocol=WRITEUP, tier=TINY)
+    data = prepare(cifar, config).dataset
     n = TINY.num_seeds
-    calibration = [drift.record(runs, [], seeds=slice(k * n, (k + 1) * n)) for k in range(CALIBRATION_SETS)]
-    # The bug: units count as active only above 0.1, planted in a copy and trained there on the next seeds.
-    planted = next(m for m in mutants.MUTANTS if m.name == "active-threshold")
+    calibration = [drift.record(train_runs(config, data, replace(TINY, first_seed=TINY.first_seed + k * n).seeds()), [])
+                   for k in range(CALIBRATION_SETS)]
+    # The bug: inputs no longer divided by their maximum, planted in a copy and trained there on the next seeds.
+    # It changes the data, not the compiled programs, so the worker loads this session's compilations (the
+    # session's persistent compilation cache) instead of compiling its own.
+    planted = next(m for m in mutants.MUTANTS if m.name == "no-max-scaling")
     fresh_tier = replace(TINY, first_seed=TINY.first_seed + n * CALIBRATION_SETS)
     result = mutants.run(planted, os.environ[ENV_VAR], cache, tmp_path, tier=fresh_tier, levels_only=True)
     assert "error" not in result, result
     found = drift.check(calibration, result["values"])
     assert found.drifted, found.message()
-    assert "test_active_count" in found.moved[0].name
+    # Inputs twice too large: the first layer's activations moved most.
+    assert ":train_relu_" in found.moved[0].name and found.moved[0].name.endswith("[0]"), found.message()
 
 
 def test_a_graded_mutant_of_an_unknown_parameter_is_refused():

@@ -60,9 +60,10 @@ def two_seeds(tiny_data):
 @pytest.mark.parametrize("variant, rates", [("baseline", (0.0,) * 4), ("dropout", WRITEUP_DROPOUT_RATES)])
 def test_each_run_equals_the_writeups_loop(two_seeds, tiny_data, variant, rates):
     config, runs = two_seeds
+    model = MLPDropout(rates=rates, widths=TINY_WIDTHS)  # one object: its seeds share the jitted step's compilation
     for s, seed in enumerate(runs.seeds):
         state, batch_stats, history = train_one_run(
-            MLPDropout(rates=rates, widths=TINY_WIDTHS), seed,
+            model, seed,
             tiny_data.train_x, tiny_data.train_y, tiny_data.test_x, tiny_data.test_y, epochs=config.tier.epochs,
         )
         ours = runs.network(variant, s)

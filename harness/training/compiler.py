@@ -12,6 +12,13 @@ On a CPU, XLA hands each program to LLVM at optimisation level 2 by default; the
   tier's pinned verdicts and its drift test are calibrated to hold on any such path (claims/calibrate_smoke.py
   draws two), and CI runs them under these options on two instruction sets.
 
+Only the training chunk runs for long. Every other program (initialisation, the epoch-0 and final evaluations,
+the finite check, the probes) runs once or a few times per training, so compiling it costs as much as running
+it or more. Those are compiled with XLA's older loop emitters as well (`xla_cpu_use_fusion_emitters` off): they
+compile in about two thirds of the time and run about as fast (the probes about 7% slower). The chunk keeps
+the fusion emitters, without which it trains about a quarter slower. `benchmarks/test_compile_cache.py -k
+options` measures the whole.
+
 On an accelerator the options are XLA's own (None).
 """
 
@@ -23,21 +30,27 @@ from typing import Any
 
 import jax
 
-# The CPU's options; {} compiles with XLA's defaults (benchmarks/test_compile_cache.py compares the two).
+# The CPU's options for the programs that run long (the training chunk); with both {}, every program compiles
+# with XLA's defaults (benchmarks/test_compile_cache.py compares the two).
 CPU_OPTIONS: dict[str, Any] = {"xla_backend_optimization_level": 1}
+# Added for the programs that run once or a few times per training.
+CPU_RUN_ONCE_OPTIONS: dict[str, Any] = {"xla_cpu_use_fusion_emitters": False}
 
 
-def options() -> dict[str, Any] | None:
-    """The compiler options for the default backend: `CPU_OPTIONS` on a CPU, XLA's defaults (None) elsewhere.
+def options(runs_long: bool = False) -> dict[str, Any] | None:
+    """The compiler options for the default backend: on a CPU `CPU_OPTIONS`, with `CPU_RUN_ONCE_OPTIONS` unless
+    the program `runs_long`; XLA's defaults (None) elsewhere.
 
     An option that $XLA_FLAGS sets is left to it: a program's own options would override the flag, and whoever
     set it meant it (tests/test_sharding.py compiles at level 0, which compiles faster still and runs slower).
     """
     flags = os.environ.get("XLA_FLAGS", "")
-    chosen = {name: value for name, value in CPU_OPTIONS.items() if f"--{name}=" not in flags}
+    wanted = CPU_OPTIONS if runs_long else CPU_OPTIONS | CPU_RUN_ONCE_OPTIONS
+    chosen = {name: value for name, value in wanted.items() if f"--{name}=" not in flags}
     return chosen if chosen and jax.default_backend() == "cpu" else None
 
 
-def jit(fun: Callable, **kwargs: Any) -> Any:
-    """`jax.jit(fun, **kwargs)` compiled with `options()`; jax keys its caches (in memory and on disk) by them."""
-    return jax.jit(fun, compiler_options=options(), **kwargs)
+def jit(fun: Callable, *, runs_long: bool = False, **kwargs: Any) -> Any:
+    """`jax.jit(fun, **kwargs)` compiled with `options(runs_long)`; jax keys its caches (in memory and on disk)
+    by them."""
+    return jax.jit(fun, compiler_options=options(runs_long), **kwargs)
