@@ -10,28 +10,34 @@ from harness.config import WRITEUP_SEED
 from harness.data.cifar10 import Cifar10
 from harness.deciding import writeup
 from harness.training.input_pipeline import normalise
-from harness.training.models import MLP, count_params, init_variables
+from harness.training.models import MLP, count_params
 from harness.training.train import init_states
 
 CLAIM = "C0"
 READS: tuple[str, ...] = ()  # decided exactly, in its test, from the initial states and the data
 
 
-def epoch0_accuracies(cifar: Cifar10) -> tuple[float, float]:
-    """Train and test accuracy of the untrained network of seed 42 on the FULL splits, as the writeup evaluates it.
+def epoch0_accuracies(cifar: Cifar10, variables: dict) -> tuple[float, float]:
+    """Train and test accuracy of the untrained network `variables` on the FULL splits, as the writeup evaluates it.
 
     Each split normalised by its own statistics (the writeup's code), BatchNorm
     in eval mode with its initial running statistics, no training step: the
     number depends on the initial weights and the normalised data only.
     """
     model = MLP()
-    variables = init_variables(model, jax.random.PRNGKey(WRITEUP_SEED))
     train_x, test_x = normalise(cifar.train_images, cifar.test_images, "own")
     predict = jax.jit(lambda x: jnp.argmax(model.apply(variables, x, train=False)[0], axis=-1))
     return tuple(
         float(np.mean(np.asarray(predict(jnp.asarray(x))) == labels))
         for x, labels in ((train_x, cifar.train_labels), (test_x, cifar.test_labels))
     )
+
+
+def initial_network(config, seed: int) -> dict:
+    """The trainer's initial network of `seed` (`init_states`, as every run starts); both variants share it."""
+    states = init_states(config, [seed], num_train=8)
+    first = lambda leaf: np.asarray(leaf)[0]
+    return jax.tree_util.tree_map(first, {"params": states.params, "batch_stats": states.batch_stats})
 
 
 def printed(value: float) -> str:
@@ -53,8 +59,8 @@ def test_c0_same_parameters_and_initialisation(claim, cifar10):
          bitwise identical (identical values imply identical distributions);
       3. check the two variants differ only in their dropout keep-probabilities
          (all 1 for the baseline, 0.6/0.7/0.8/0.8 for the candidate);
-      4. reproduce the writeup's epoch 0 exactly: seed 42 (its RANDOM_KEY), full
-         50,000 / 10,000 splits normalised as its code does, eval mode, no step. Epoch
+      4. reproduce the writeup's epoch 0 exactly: the trainer's initial network of
+         seed 42 (the writeup's RANDOM_KEY), full 50,000 / 10,000 splits normalised as its code does, eval mode, no step. Epoch
          0 is fixed by the initial weights and the normalised data alone, before any
          data order or rounding chaos, so it must print the writeup's digits (0.1096
          train, 0.1108 test; one network, since step 2 shows both variants start from
@@ -70,7 +76,7 @@ def test_c0_same_parameters_and_initialisation(claim, cifar10):
     expected_keep = 1.0 - np.asarray(ev.config.protocol.dropout_rates, np.float32)
     keeps_right = bool(np.all(keep[0] == 1.0) and np.allclose(keep[1], expected_keep))
     ratio = counts[0] / writeup.TRAIN_SIZE
-    train0, test0 = epoch0_accuracies(cifar10)
+    train0, test0 = epoch0_accuracies(cifar10, initial_network(ev.config, WRITEUP_SEED))
     reported0 = writeup.ACCURACY["baseline"]
     epoch0_right = (printed(train0), printed(test0)) == (printed(reported0["train"][0]), printed(reported0["test"][0]))
 
