@@ -42,11 +42,19 @@ BACKEND = jax.default_backend()
 NUM_TRAIN, NUM_TEST, NUM_SEEDS = (50_000, 10_000, 8) if BACKEND == "gpu" else (2048, 1000, 2)
 CONFIG = RunConfig(protocol=WRITEUP, tier=Tier("benchmark", epochs=2, num_seeds=NUM_SEEDS))
 CACHE_EVENTS = ("/jax/compilation_cache/cache_hits", "/jax/compilation_cache/cache_misses")
+# The compiler options a fresh process compiles with, by name: (CPU_OPTIONS, CPU_RUN_ONCE_OPTIONS) of
+# harness/training/compiler.py; None keeps the harness's own.
+OPTION_SIDES: dict[str, tuple[dict, dict] | None] = {
+    "harness": None,
+    "xla-defaults": ({}, {}),
+    "fusion-emitters-everywhere": (compiler.CPU_OPTIONS, {}),
+    "fusion-emitters-nowhere": (compiler.CPU_OPTIONS | compiler.CPU_RUN_ONCE_OPTIONS, compiler.CPU_RUN_ONCE_OPTIONS),
+}
 
 
-def claims_programs(cache_dir: Path, xla_defaults: bool = False) -> dict:
-    """Train and probe once with the compile cache in `cache_dir` (with XLA's default compiler options instead of
-    the harness's if `xla_defaults`); what it cost (the fresh process's side)."""
+def claims_programs(cache_dir: Path, options: str = "harness") -> dict:
+    """Train and probe once with the compile cache in `cache_dir`, compiling with the options `OPTION_SIDES[options]`;
+    what it cost (the fresh process's side)."""
     # Beside this file (on sys.path when it runs as a script); the harness's modules, once the cache is named.
     from compile_clock import CompileClock
 
@@ -54,8 +62,8 @@ def claims_programs(cache_dir: Path, xla_defaults: bool = False) -> dict:
     from harness.training import compiler
     from harness.training.train import train_runs
 
-    if xla_defaults:
-        compiler.CPU_OPTIONS = compiler.CPU_RUN_ONCE_OPTIONS = {}
+    if OPTION_SIDES[options] is not None:
+        compiler.CPU_OPTIONS, compiler.CPU_RUN_ONCE_OPTIONS = OPTION_SIDES[options]
     compile_cache.enable(cache_dir)
     events: Counter[str] = Counter()
     jax.monitoring.register_event_listener(lambda event, **_: events.update([event]))
@@ -73,12 +81,14 @@ def claims_programs(cache_dir: Path, xla_defaults: bool = False) -> dict:
         measured = probes.measure(runs, data)
         end = time.time()
     assert np.isfinite(measured.mc_accuracy).all()
+    probe_start = time.perf_counter()
+    probes.measure(runs, data)  # compiled above: running alone
     return {"compile_seconds": clock.within(start, end), "xla_programs": clock.programs(start, end),
-            "train_seconds": runs.train_seconds,
+            "train_seconds": runs.train_seconds, "probe_seconds": time.perf_counter() - probe_start,
             "cache_hits": events[CACHE_EVENTS[0]], "cache_misses": events[CACHE_EVENTS[1]]}
 
 
-def fresh_process(cache_dir: Path, xla_defaults: bool = False) -> dict:
+def fresh_process(cache_dir: Path, options: str = "harness") -> dict:
     """`claims_programs` in a fresh interpreter (this file as a script), with its wall and CPU time from start to
     exit."""
     env = {name: value for name, value in os.environ.items()
@@ -86,8 +96,8 @@ def fresh_process(cache_dir: Path, xla_defaults: bool = False) -> dict:
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPOSITORY), env.get("PYTHONPATH")) if p)
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    done = subprocess.run([sys.executable, __file__, str(cache_dir), *(["xla-defaults"] if xla_defaults else [])], cwd=REPOSITORY, env=env, capture_output=True,
-                          text=True, check=False)
+    done = subprocess.run([sys.executable, __file__, str(cache_dir), options], cwd=REPOSITORY, env=env,
+                          capture_output=True, text=True, check=False)
     seconds = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     assert done.returncode == 0, done.stderr[-3000:]
@@ -126,28 +136,32 @@ def test_compile_cache_cold_vs_warm(benchmark, tmp_path):
 
 @pytest.mark.skipif(BACKEND != "cpu", reason="the harness's compiler options are the CPU's (harness/training/compiler.py)")
 def test_cpu_compiler_options_vs_xla_defaults(benchmark, tmp_path):
-    """Both cold (each process compiles everything into an empty cache): XLA's default options, then the harness's."""
-    defaults = fresh_process(tmp_path / "defaults", xla_defaults=True)
-    ours = benchmark.pedantic(fresh_process, args=(tmp_path / "ours",), rounds=1, iterations=1)
-    assert defaults["cache_hits"] == ours["cache_hits"] == 0 and defaults["cache_misses"] > 0, (defaults, ours)
+    """All cold (each process compiles everything into an empty cache): XLA's default options; the harness's level 1
+    with the fusion emitters for every program, or for none (the training chunk included); then the harness's own
+    (the fusion emitters for the training chunk alone)."""
+    others = {side: fresh_process(tmp_path / side, side) for side in OPTION_SIDES if side != "harness"}
+    ours = benchmark.pedantic(fresh_process, args=(tmp_path / "harness",), rounds=1, iterations=1)
+    assert all(m["cache_hits"] == 0 < m["cache_misses"] for m in (ours, *others.values())), (ours, others)
     info = {"backend": BACKEND, "options": compiler.CPU_OPTIONS, "run_once_options": compiler.CPU_RUN_ONCE_OPTIONS,
             "num_train": NUM_TRAIN, "seeds": NUM_SEEDS}
-    for side, measured in (("xla_defaults", defaults), ("harness", ours)):
+    for side, measured in (("harness", ours), *others.items()):
         info |= {f"{side}_{name}": value for name, value in measured.items()}
-    for name in ("compile_seconds", "train_seconds", "process_seconds", "process_cpu_seconds"):
-        info[f"{name}_ratio_defaults_over_harness"] = defaults[name] / ours[name]
+    names = ("compile_seconds", "train_seconds", "probe_seconds", "process_seconds", "process_cpu_seconds")
+    for side, measured in others.items():
+        info |= {f"{name}_ratio_{side}_over_harness": measured[name] / ours[name] for name in names}
     benchmark.extra_info.update(info)
     print()
     harness = f"harness {compiler.CPU_OPTIONS} (+ {compiler.CPU_RUN_ONCE_OPTIONS} where a program runs once)"
-    for side, measured in (("XLA defaults", defaults), (harness, ours)):
+    for side, measured in ((harness, ours), *others.items()):
         print(f"  {side}: {measured['process_seconds']:6.2f} s ({measured['process_cpu_seconds']:.2f} s CPU), of which "
               f"{measured['compile_seconds']:.2f} s tracing, lowering and building {measured['xla_programs']} programs; "
-              f"training ran {measured['train_seconds']:.2f} s")
-    print(f"  defaults / harness: {info['compile_seconds_ratio_defaults_over_harness']:.2f}x compiling, "
-          f"{info['train_seconds_ratio_defaults_over_harness']:.2f}x training, "
-          f"{info['process_seconds_ratio_defaults_over_harness']:.2f}x wall, "
-          f"{info['process_cpu_seconds_ratio_defaults_over_harness']:.2f}x CPU")
+              f"training ran {measured['train_seconds']:.2f} s, the probes {measured['probe_seconds']:.2f} s")
+    for side in others:
+        ratio = {name: info[f"{name}_ratio_{side}_over_harness"] for name in names}
+        print(f"  {side} / harness: {ratio['compile_seconds']:.2f}x compiling, {ratio['train_seconds']:.2f}x training, "
+              f"{ratio['probe_seconds']:.2f}x probes, {ratio['process_seconds']:.2f}x wall, "
+              f"{ratio['process_cpu_seconds']:.2f}x CPU")
 
 
 if __name__ == "__main__":
-    print(json.dumps(claims_programs(Path(sys.argv[1]), xla_defaults=sys.argv[2:] == ["xla-defaults"])))
+    print(json.dumps(claims_programs(Path(sys.argv[1]), *sys.argv[2:3])))

@@ -15,7 +15,7 @@ from harness.training.train import train_runs
 
 @pytest.fixture(scope="module")
 def trained(tiny_data):
-    config = tiny_config()
+    config = tiny_config(seeds=3)  # the shapes of tests/test_until_decided.py's batches: compiled once
     return train_runs(config, tiny_data, config.tier.seeds())
 
 
@@ -39,7 +39,7 @@ def test_head_reproduces_the_network_from_its_first_hidden_layer(trained, tiny_d
 
 
 def test_monte_carlo_dropout(trained, measured):
-    assert measured.mc_accuracy.shape == (2, len(probes.MC_SAMPLES))
+    assert measured.mc_accuracy.shape == (len(trained.seeds), len(probes.MC_SAMPLES))
     # The deterministic network is the trained dropout network the trainer evaluated.
     np.testing.assert_allclose(measured.deterministic_accuracy, trained.curve("test_accuracy", "dropout")[:, -1])
     assert np.all((measured.mc_accuracy >= 0) & (measured.mc_accuracy <= 1))
@@ -53,7 +53,7 @@ def test_scaling_conventions(measured):
 
 def test_input_noise_at_level_zero_is_the_clean_accuracy(trained, measured):
     noisy = measured.noisy_accuracy
-    assert noisy.shape == (2, 2, len(probes.NOISE_LEVELS))
+    assert noisy.shape == (2, len(trained.seeds), len(probes.NOISE_LEVELS))
     np.testing.assert_allclose(noisy[..., 0], trained.curves["test_accuracy"][:, :, -1])
     # Noise levels above 0 are measured, one per level: not copies of the clean accuracy or of each other.
     assert np.all((noisy >= 0) & (noisy <= 1)) and len({tuple(level.ravel()) for level in noisy.T}) > 1
@@ -84,7 +84,7 @@ def test_dropout_inflates_the_next_layers_variance(measured):
 def test_removing_no_unit_costs_nothing_and_removing_units_is_measured_per_layer(trained, tiny_data, measured,
                                                                                  monkeypatch):
     drops = measured.ablation_drop
-    assert drops.shape == (2, 2, len(trained.config.widths))
+    assert drops.shape == (2, len(trained.seeds), len(trained.config.widths))
     assert np.all(np.abs(drops) <= 1.0)
     monkeypatch.setattr(probes, "ABLATION_FRACTION", 0.0)
     np.testing.assert_allclose(probes.measure(trained, tiny_data).ablation_drop, 0.0, atol=1e-6)

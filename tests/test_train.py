@@ -5,7 +5,7 @@ import dataclasses
 import jax
 import numpy as np
 import pytest
-from tiny_problem import TINY_WIDTHS, tiny_config
+from tiny_problem import NUM_TEST, TINY_WIDTHS, tiny_config
 
 from harness.config import CORRECTED, VARIANTS, WRITEUP_DROPOUT_RATES
 from harness.training.models import MLP, arms_of
@@ -111,9 +111,9 @@ def test_summaries_have_the_documented_shapes(two_seeds):
     assert runs.curves["train_accuracy"].shape == (2, 2, epochs)
     assert runs.curves["test_active_count"].shape == (2, 2, epochs, layers)
     assert runs.final["test_positive_hist"].shape == (2, 2, layers, config.hist_bins)
-    assert runs.final["test_correct"].shape == (2, 2, 20)
+    assert runs.final["test_correct"].shape == (2, 2, NUM_TEST)
     # Every positive activation lands in the histogram (overflow in the last bin).
-    active = runs.curves["test_active_count"][:, :, -1].sum(-1) * 20
+    active = runs.curves["test_active_count"][:, :, -1].sum(-1) * NUM_TEST
     np.testing.assert_allclose(runs.final["test_positive_hist"].sum((-1, -2)), active, rtol=1e-5)
 
 

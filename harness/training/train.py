@@ -273,9 +273,8 @@ def finite_runs(state: RunState) -> jax.Array:
 
     A separate program, not part of the chunk, so the chunk's compiled code
     (and so its numbers) is the same with or without the check. The leaves are
-    laid side by side and checked as one array: one reduction, where a check per
-    leaf compiled one per leaf (26 of them), for a program that compiled several
-    times longer than this one runs.
+    laid side by side and checked as one array: one reduction to compile, not
+    one per leaf.
     """
     leaves = jax.tree_util.tree_leaves((state.params, state.batch_stats))
     return jnp.isfinite(jnp.concatenate([leaf.reshape(leaf.shape[0], -1) for leaf in leaves], axis=1)).all(axis=1)
