@@ -95,10 +95,3 @@ def test_under_xdist_the_claims_share_one_worker_which_reports_to_the_terminal(p
     seen, _ = outcomes(pytester)
     assert (seen["C1"], seen["C2"], seen["C3"]) == ("passed", "failed", "passed")
     result.stdout.fnmatch_lines([f"evidence report: {pytester.path / 'reports' / 'evidence.html'}"])
-
-
-def test_the_modules_handed_out_first_exist():
-    """A module renamed away from fixtures/session.py's TRAINING_MODULES would quietly lose its early place."""
-    from fixtures.session import TRAINING_MODULES
-
-    assert [m for m in TRAINING_MODULES if not (ROOT / m).is_file()] == []
