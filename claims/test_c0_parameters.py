@@ -6,7 +6,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from harness.config import WRITEUP_SEED
+from harness.config import WRITEUP_SEED, RunConfig
 from harness.data.cifar10 import Cifar10
 from harness.deciding import writeup
 from harness.training.input_pipeline import normalise
@@ -33,7 +33,7 @@ def epoch0_accuracies(cifar: Cifar10, variables: dict) -> tuple[float, float]:
     )
 
 
-def initial_network(config, seed: int) -> dict:
+def initial_network(config: RunConfig, seed: int) -> dict:
     """The trainer's initial network of `seed` (`init_states`, as every run starts); both variants share it."""
     states = init_states(config, [seed], num_train=8)
     first = lambda leaf: np.asarray(leaf)[0]
@@ -60,7 +60,8 @@ def test_c0_same_parameters_and_initialisation(claim, cifar10):
       3. check the two variants differ only in their dropout keep-probabilities
          (all 1 for the baseline, 0.6/0.7/0.8/0.8 for the candidate);
       4. reproduce the writeup's epoch 0 exactly: the trainer's initial network of
-         seed 42 (the writeup's RANDOM_KEY), full 50,000 / 10,000 splits normalised as its code does, eval mode, no step. Epoch
+         seed 42 (the writeup's RANDOM_KEY), full 50,000 / 10,000 splits normalised as
+         its code does, eval mode, no step. Epoch
          0 is fixed by the initial weights and the normalised data alone, before any
          data order or rounding chaos, so it must print the writeup's digits (0.1096
          train, 0.1108 test; one network, since step 2 shows both variants start from
