@@ -9,9 +9,9 @@ from harness.training.input_pipeline import TierData
 from harness.training.run_set import Dataset
 
 # 100 training examples: three full batches of 32 and the short last batch (4),
-# like the notebook's 1,562 x 32 + 16. 100 of each split, as the CIFAR-10 tier of
-# ten images per class (tests/test_until_decided.py): its programs and these have
-# the same shapes, so the session's persistent compilation cache compiles them once.
+# like the notebook's 1,562 x 32 + 16. 100 of each split: tests/test_until_decided.py
+# trains CIFAR-10 at these sizes (ten images per class), so its programs and these
+# have the same shapes and the session's persistent compilation cache compiles them once.
 NUM_TRAIN, NUM_TEST = 100, 100
 TINY_WIDTHS = (16, 8, 8, 8)
 
