@@ -6,10 +6,12 @@ import json
 import re
 
 import numpy as np
+from matplotlib.figure import Figure
 from PIL import Image
 
 from harness.deciding.writeup import CLAIMS
-from harness.reporting import figures, provenance, report
+from harness.evidence.evidence import Evidence
+from harness.reporting import evidence_report, figures, provenance, report
 from harness.reporting.evidence_report import assemble
 
 PROVENANCE = provenance.of(None, session_seconds=1.0)  # where a session without evidence came from
@@ -33,18 +35,35 @@ def test_every_claim_is_listed_and_the_missing_ones_are_marked_not_run(tmp_path)
     assert "claim-C10" in html.read_text()
 
 
-def test_writing_twice_embeds_the_same_figures(tmp_path):
-    """The session writes the report for the browser check and again at the end, from the same figures."""
-
+def test_writing_twice_embeds_the_same_figures_rendered_once(tmp_path, monkeypatch):
+    """The session writes the report for the browser check and again at the end, from the same figures: the
+    second report embeds the first one's rendering; a new figure is rendered."""
+    rendered = []
+    render = report.figure_to_data_uri
+    monkeypatch.setattr(report, "figure_to_data_uri", lambda fig: rendered.append(fig) or render(fig))
     evidence, _ = assemble(tier="smoke", evidence=None, checks={}, collected=[], outcomes={},
                            interrupted=False, provenance=PROVENANCE)
-    figs = {"dots": figures.paired_dots(np.array([[0.5, 0.6, 0.55], [0.6, 0.65, 0.6]]), "accuracy", "paired")}
-    first, second = tmp_path / "a.html", tmp_path / "b.html"
+    dots = lambda: figures.paired_dots(np.array([[0.5, 0.6, 0.55], [0.6, 0.65, 0.6]]), "accuracy", "paired")
+    figs = {"dots": dots()}
+    first, second, third = tmp_path / "a.html", tmp_path / "b.html", tmp_path / "c.html"
     report.write_report(evidence, figs, first, tmp_path / "a.json")
     report.write_report(evidence, figs, second, tmp_path / "b.json")
-    first_png, second_png = (_embedded_image(p) for p in (first, second))
+    assert rendered == [figs["dots"]]
+    report.write_report(evidence, {"dots": dots()}, third, tmp_path / "c.json")
+    assert len(rendered) == 2
+    first_png, second_png, third_png = (_embedded_image(p) for p in (first, second, third))
     assert first_png.std() > 10  # a drawn figure, not a blank canvas
-    assert np.abs(first_png - second_png).mean() < 1.0  # the second rendering shows the same figure
+    np.testing.assert_array_equal(first_png, second_png)
+    assert np.abs(first_png - third_png).mean() < 1.0  # the same plot drawn again looks the same
+
+
+def test_the_writeup_figures_of_one_evidence_are_drawn_once(monkeypatch):
+    drawn = []
+    monkeypatch.setattr(evidence_report, "_draw_writeup_figures", lambda ev: drawn.append(ev) or {"f": Figure()})
+    one, other = (Evidence(None, None, None, None, "", 0.0) for _ in range(2))
+    first, again, theirs = (evidence_report.reproduce_writeup_figures(ev) for ev in (one, one, other))
+    assert drawn == [one, other] and drawn[0] is one
+    assert first["f"] is again["f"] and theirs["f"] is not first["f"]
 
 
 def _embedded_image(html_path):

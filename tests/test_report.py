@@ -7,6 +7,7 @@ p-value; a missing figure); test_report_browser.py opens the same report.
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import math
@@ -126,12 +127,18 @@ def synthetic_evidence() -> dict:
     }
 
 
+@functools.cache
+def synthetic_figures() -> dict[str, Figure]:
+    """Every figure of the synthetic report, built once per process: a report embeds a figure's first rendering,
+    so every synthetic report of the process (here and in tests/test_report_browser.py) renders them once."""
+    return {name: build() for name, (build, _) in _figure_builders(seeds=3).items()}
+
+
 def write_synthetic_report(directory: Path) -> tuple[dict, Path, Path]:
     """Write the synthetic report into `directory` (created); returns (evidence, html, json)."""
     evidence = synthetic_evidence()
-    built = {name: build() for name, (build, _) in _figure_builders(seeds=3).items()}
     html_path, json_path = directory / "evidence.html", directory / "evidence.json"
-    report.write_report(evidence, built, html_path, json_path)
+    report.write_report(evidence, synthetic_figures(), html_path, json_path)
     return evidence, html_path, json_path
 
 

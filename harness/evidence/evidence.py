@@ -57,7 +57,9 @@ PROBE_SEED_AXIS: dict[str, int | None] = {
 }
 
 
-@dataclass(frozen=True)
+# Compared and hashed by identity (its arrays have no one truth value): the report keys the figures it drew by
+# the evidence they show (harness/reporting/evidence_report.py).
+@dataclass(frozen=True, eq=False)
 class Evidence:
     config: RunConfig
     data: TierData

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,9 @@ from harness.training.summaries import hist_edges
 
 # Values drawn for the input histograms: enough for a smooth 20-bin histogram.
 HISTOGRAM_SAMPLE = 200_000
+# The writeup's figures of each evidence, drawn once: the session assembles its report more than once (the
+# browser check, then the final report), and drawing them is most of assembling it.
+_WRITEUP_FIGURES: weakref.WeakKeyDictionary[Evidence, dict[str, Figure]] = weakref.WeakKeyDictionary()
 
 
 def assemble(
@@ -206,7 +210,13 @@ SUPPORTS_IF = {"greater": "effect > 0", "less": "effect < 0", "within": "|effect
 
 
 def reproduce_writeup_figures(ev: Evidence) -> dict[str, Figure]:
-    """Every figure of the writeup, from our summaries, with across-seed bands."""
+    """Every figure of the writeup, from our summaries, with across-seed bands; drawn once per evidence."""
+    if ev not in _WRITEUP_FIGURES:
+        _WRITEUP_FIGURES[ev] = _draw_writeup_figures(ev)
+    return dict(_WRITEUP_FIGURES[ev])
+
+
+def _draw_writeup_figures(ev: Evidence) -> dict[str, Figure]:
     runs, cfg = ev.runs, ev.config
     raw = ev.data.raw_train_images
     pick = np.asarray(jax.random.randint(jax.random.PRNGKey(WRITEUP_SEED), (25,), 0, len(raw)))

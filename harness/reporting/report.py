@@ -78,6 +78,7 @@ import io
 import json
 import math
 import os
+import weakref
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -122,19 +123,28 @@ def figure_to_data_uri(fig: Figure, dpi: int = DPI) -> str:
     return "data:image/png;base64," + base64.b64encode(palette.getvalue()).decode("ascii")
 
 
+# Every figure's embedding, by the figure object: the session writes its report more than once (the browser
+# check, then the final report) from the same figures, and rendering them is most of writing it. A figure is
+# finished when its builder returns it and never changed after, so its first rendering stands.
+_EMBEDDED: weakref.WeakKeyDictionary[Figure, dict[str, Any]] = weakref.WeakKeyDictionary()
+
+
 def _embed(figures: Mapping[str, Figure]) -> dict[str, dict[str, Any]]:
-    """Render every figure once (a figure shown in several sections is encoded
-    once). Figures are left intact: the session writes the report more than
-    once (the browser check, then the final report) from the same claim
-    figures. A figure that fails to render is recorded with its error, shown
-    in its place: the report is still written."""
+    """Render every figure once (a figure shown in several sections or reports
+    is encoded once, `_EMBEDDED`). Figures are left intact. A figure that fails
+    to render is recorded with its error, shown in its place: the report is
+    still written."""
     embedded: dict[str, dict[str, Any]] = {}
     for name, fig in figures.items():
-        try:
-            width, height = (round(v * DPI) for v in fig.get_size_inches())
-            embedded[name] = {"uri": figure_to_data_uri(fig), "width": width, "height": height, "title": fig.get_suptitle()}
-        except Exception as error:  # noqa: BLE001 -- any drawing error must not cost the whole report
-            embedded[name] = {"error": f"{type(error).__name__}: {error}"}
+        if fig not in _EMBEDDED:
+            try:
+                width, height = (round(v * DPI) for v in fig.get_size_inches())
+                _EMBEDDED[fig] = {"uri": figure_to_data_uri(fig), "width": width, "height": height,
+                                  "title": fig.get_suptitle()}
+            except Exception as error:  # noqa: BLE001 -- any drawing error must not cost the whole report
+                embedded[name] = {"error": f"{type(error).__name__}: {error}"}
+                continue
+        embedded[name] = _EMBEDDED[fig]
     return embedded
 
 
