@@ -69,7 +69,7 @@ def test_c0_same_parameters_and_initialisation(claim, cifar10):
     """
     ev = claim.evidence
     seeds = ev.runs.seeds
-    states = init_states(ev.config, seeds, num_train=8)
+    states = init_states(ev.config, seeds, num_train=ev.data.dataset.train_x.shape[0])  # the trainer's own program
     params = jax.tree_util.tree_map(ev.runs.layout.split, states.params)
     counts = [count_params(jax.tree_util.tree_map(operator.itemgetter((v, 0)), params)) for v in range(2)]
     identical = all(np.array_equal(a[0], a[1]) for a in jax.tree_util.tree_leaves(params))
