@@ -144,7 +144,7 @@ def _embed(figures: Mapping[str, Figure]) -> dict[str, dict[str, Any]]:
             except Exception as error:  # noqa: BLE001 -- any drawing error must not cost the whole report
                 embedded[name] = {"error": f"{type(error).__name__}: {error}"}
                 continue
-        embedded[name] = _EMBEDDED[fig]
+        embedded[name] = dict(_EMBEDDED[fig])
     return embedded
 
 
