@@ -42,7 +42,7 @@ from scipy import stats as st
 
 from claims.family import claim_modules
 from harness.config import SMOKE, VARIANTS, WRITEUP, RunConfig
-from harness.data.cifar10 import ENV_VAR, load_cifar10
+from harness.data.cifar10 import ENV_VAR, NUM_CLASSES, load_cifar10
 from harness.deciding import stats
 from harness.evidence import probes
 from harness.evidence.evidence import Evidence, Probes
@@ -58,8 +58,8 @@ REALISATIONS = 4
 EPOCHS = 2
 # Real CIFAR-10 images, fewer of them than the smoke tier: the check is about the statistics pipeline on
 # trained networks, and 2 x GROUP_SIZE x REALISATIONS networks must train and be probed within seconds.
-# 320 training images are 10 whole batches of 32: without a short last batch the training chunk compiles
-# one step, not two.
+# A training split of whole batches (`test_the_training_split_is_whole_batches`): without a short last batch
+# the training chunk compiles one step, not two.
 PER_CLASS = 32
 # Per family: realisations allowed to contain a SUPPORTED comparative hypothesis (the primary family decides
 # the claims, so it gets the tighter bound; the secondary sub-verdicts are checked too).
@@ -150,6 +150,10 @@ def _decide(ev: Evidence) -> tuple[dict[str, list[stats.Verdict]], list[str]]:
                     raise
                 skipped.append(f"{module.CLAIM}.{function} ({type(error).__name__})")
     return {family: stats.holm(rs) for family, rs in results.items()}, skipped
+
+
+def test_the_training_split_is_whole_batches():
+    assert PER_CLASS * NUM_CLASSES % WRITEUP.batch_size == 0
 
 
 def test_the_bound_is_what_the_docstring_says():

@@ -16,8 +16,9 @@ Only the training chunk runs for long. Every other program (initialisation, the 
 the finite check, the probes) runs once or a few times per training, so compiling it costs as much as running
 it or more. Those are compiled with XLA's older loop emitters as well (`xla_cpu_use_fusion_emitters` off),
 which compile them faster; they run about as fast, the probes somewhat slower, by less than compiling them
-saves. The chunk keeps the fusion emitters, without which it trains markedly slower. `pytest benchmarks/test_compile_cache.py -s -k options` measures each choice against the
-harness's: XLA's defaults, and the fusion emitters for every program or for none.
+saves. The chunk keeps the fusion emitters, without which it trains markedly slower.
+`pytest benchmarks/test_compile_cache.py -s -k options` measures each choice against the harness's: XLA's
+defaults, and the fusion emitters for every program or for none.
 
 On an accelerator the options are XLA's own (None).
 """
