@@ -24,7 +24,6 @@ tests refuse a stale file.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import datetime
 import json
 import os
@@ -38,7 +37,7 @@ from pathlib import Path
 
 from harness import HARNESS_VERSION, REPOSITORY
 from harness.atomic import write_atomically
-from harness.config import SMOKE, WRITEUP, RunConfig, Tier
+from harness.config import SMOKE, WRITEUP, RunConfig
 from harness.data.cifar10 import load_cifar10, resolve_source
 from harness.deciding import drift, stability
 from harness.settings import cache_dir_of, configured_cifar10
@@ -46,11 +45,25 @@ from harness.settings import cache_dir_of, configured_cifar10
 OTHER_ISA_FLAG = "--xla_cpu_max_isa=SSE4_2"
 
 
-def smoke_config(set_index: int = 0, tier: Tier = SMOKE) -> RunConfig:
-    """The smoke tier's configuration (or a candidate `tier`), with the seeds of calibration set `set_index`
-    (set 0: the tier's own)."""
-    first = tier.first_seed + set_index * tier.num_seeds
-    return RunConfig(protocol=WRITEUP, tier=replace(tier, first_seed=first))
+SMOKE_CONFIG = RunConfig(protocol=WRITEUP, tier=SMOKE)
+
+
+def smoke_config(set_index: int = 0, config: RunConfig = SMOKE_CONFIG) -> RunConfig:
+    """The smoke tier's configuration (or another `config`: claims/smoke_grid.py's candidate tiers,
+    tests/test_mutants.py's tiny networks), with the seeds of calibration set `set_index` (set 0: its own)."""
+    first = config.tier.first_seed + set_index * config.tier.num_seeds
+    return replace(config, tier=replace(config.tier, first_seed=first))
+
+
+def worker_command(set_index: int, cache_dir: Path, result: Path, cifar10: str | None,
+                   config: RunConfig = SMOKE_CONFIG, flags: tuple[str, ...] = ()) -> list[str]:
+    """The command that trains (or loads) seed set `set_index` of `config` in a process of its own and writes
+    its result to `result` (`flags`: --train-only or --levels-only)."""
+    command = [sys.executable, "-m", "claims.calibrate_smoke", "--worker", "--set-index", str(set_index),
+               "--cache-dir", str(cache_dir), "--result", str(result), *flags]
+    command += ["--cifar10", cifar10] if cifar10 else []
+    command += ["--config", json.dumps(config.as_dict())] if config != SMOKE_CONFIG else []
+    return command
 
 
 def run_worker(args: argparse.Namespace) -> None:
@@ -64,7 +77,7 @@ def run_worker(args: argparse.Namespace) -> None:
     from harness.training.input_pipeline import prepare
     from harness.training.runs import get_runs
 
-    config = smoke_config(args.set_index, Tier(**json.loads(args.tier)) if args.tier else SMOKE)
+    config = smoke_config(args.set_index, RunConfig.from_dict(json.loads(args.config)) if args.config else SMOKE_CONFIG)
     cache_dir = Path(args.cache_dir)
     path, origin = configured_cifar10(args.cifar10)
     cifar = load_cifar10(resolve_source(path, origin=origin, cache_dir=cache_dir, allow_download=False),
@@ -107,8 +120,8 @@ def run_worker(args: argparse.Namespace) -> None:
 
 
 def run_set(index: int, other_isa: bool, args: argparse.Namespace, out: Path, train_only: bool,
-            tier: Tier = SMOKE) -> dict | None:
-    """Seed set `index` of `tier` in a process of its own (on the other numeric path if `other_isa`): its
+            config: RunConfig = SMOKE_CONFIG) -> dict | None:
+    """Seed set `index` of `config` in a process of its own (on the other numeric path if `other_isa`): its
     decisions and values, or None with `train_only`."""
     env = dict(os.environ)
     flags = env.get("XLA_FLAGS", "").replace(OTHER_ISA_FLAG, "").strip()
@@ -119,11 +132,7 @@ def run_set(index: int, other_isa: bool, args: argparse.Namespace, out: Path, tr
     env.setdefault("JAX_COMPILATION_CACHE_DIR", str(cache_dir / "xla"))
     env.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0")
     result = out / f"set{index}.json"
-    command = [sys.executable, "-m", "claims.calibrate_smoke", "--worker", "--set-index", str(index),
-               "--cache-dir", str(cache_dir), "--result", str(result)]
-    command += ["--cifar10", args.cifar10] if args.cifar10 else []
-    command += ["--train-only"] if train_only else []
-    command += ["--tier", json.dumps(dataclasses.asdict(tier))] if tier != SMOKE else []
+    command = worker_command(index, cache_dir, result, args.cifar10, config, ("--train-only",) if train_only else ())
     if subprocess.run(command, cwd=REPOSITORY, env=env, check=False).returncode != 0:
         raise SystemExit(
             f"calibrate_smoke: seed set {index} ({'SSE4.2' if other_isa else 'default'} numeric path) failed; its "
@@ -164,7 +173,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--set-index", type=int, default=0, help=argparse.SUPPRESS)
     parser.add_argument("--result", help=argparse.SUPPRESS)
     parser.add_argument("--levels-only", action="store_true", help=argparse.SUPPRESS)
-    parser.add_argument("--tier", help=argparse.SUPPRESS)  # a candidate tier as JSON (claims/smoke_grid.py)
+    parser.add_argument("--config", help=argparse.SUPPRESS)  # another configuration as JSON (`smoke_config`)
     args = parser.parse_args(argv)
     if args.worker:
         run_worker(args)

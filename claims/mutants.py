@@ -22,20 +22,18 @@ the code it plants a bug in.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import os
 import shutil
 import subprocess
-import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from claims.calibrate_smoke import data_arguments
+from claims.calibrate_smoke import SMOKE_CONFIG, data_arguments, worker_command
 from harness import REPOSITORY
 from harness.atomic import write_atomically
-from harness.config import SMOKE, Tier
+from harness.config import RunConfig
 from harness.deciding import drift, stability
 
 # What a copy needs to train and decide a seed set.
@@ -139,9 +137,9 @@ def link_decoded_data(from_cache: Path, to_cache: Path) -> None:
             os.link(decoded, to_cache / decoded.name)
 
 
-def run(mutant: Mutant, cifar10: str | None, data_cache: Path, work: Path, tier: Tier = SMOKE,
+def run(mutant: Mutant, cifar10: str | None, data_cache: Path, work: Path, config: RunConfig = SMOKE_CONFIG,
         levels_only: bool = False) -> dict:
-    """Train and decide the first seed set of `tier` with `mutant` planted: the calibration worker's result
+    """Train and decide the first seed set of `config` with `mutant` planted: the calibration worker's result
     (with `levels_only`, the trained levels alone: no probes, no decisions)."""
     root = work / mutant.name
     copy_source(root)
@@ -149,11 +147,7 @@ def run(mutant: Mutant, cifar10: str | None, data_cache: Path, work: Path, tier:
     cache = root / "cache"
     link_decoded_data(data_cache, cache)
     result = root / "result.json"
-    command = [sys.executable, "-m", "claims.calibrate_smoke", "--worker", "--set-index", "0",
-               "--cache-dir", str(cache), "--result", str(result)]
-    command += ["--cifar10", cifar10] if cifar10 else []
-    command += ["--tier", json.dumps(dataclasses.asdict(tier))] if tier != SMOKE else []
-    command += ["--levels-only"] if levels_only else []
+    command = worker_command(0, cache, result, cifar10, config, ("--levels-only",) if levels_only else ())
     # The copy first on the path, so that it, not the installed project, is imported.
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(root), os.environ.get("PYTHONPATH", "")]))
     # One compilation cache for every mutant: a program a bug does not touch compiles once; a changed one has

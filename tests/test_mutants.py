@@ -7,23 +7,26 @@ the copy trained in a process of its own, its levels tested for drift against
 calibration seed sets of the same configuration trained here.
 """
 
+import json
 import os
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from tiny_problem import tiny_cifar_config
 
 from claims import mutants
+from claims.calibrate_smoke import SMOKE_CONFIG, smoke_config, worker_command
 from harness import REPOSITORY
-from harness.config import SMOKE, WRITEUP, RunConfig
+from harness.config import RunConfig
 from harness.data.cifar10 import ENV_VAR, load_cifar10
 from harness.deciding import drift
 from harness.settings import cache_dir_of
 from harness.training.input_pipeline import prepare
 from harness.training.train import train_runs
 
-# Two seeds a set, two epochs, ten images per class: the drift test's machinery, not its power, is on trial.
-TINY = replace(SMOKE, epochs=2, num_seeds=2, train_per_class=10, test_per_class=10)
+# The tiny networks on ten images per class, two epochs: the drift test's machinery, not its power, is on trial.
+# (tests/test_until_decided.py trains the same configuration: one compilation serves both.)
+TINY = tiny_cifar_config("mutant-check")
 CALIBRATION_SETS = drift.MIN_SETS
 
 
@@ -51,17 +54,15 @@ def test_a_planted_bug_is_caught_by_the_drift_test_end_to_end(tmp_path):
     cifar = load_cifar10(Path(os.environ[ENV_VAR]), cache_dir=cache)
     # The calibration: CALIBRATION_SETS disjoint seed sets of the tiny tier, each trained as the mutant's
     # worker trains its set (the same program).
-    config = RunConfig(protocol=WRITEUP, tier=TINY)
-    data = prepare(cifar, config).dataset
-    n = TINY.num_seeds
-    calibration = [drift.record(train_runs(config, data, replace(TINY, first_seed=TINY.first_seed + k * n).seeds()), [])
+    data = prepare(cifar, TINY).dataset
+    calibration = [drift.record(train_runs(TINY, data, smoke_config(k, TINY).tier.seeds()), [])
                    for k in range(CALIBRATION_SETS)]
     # The bug: inputs no longer divided by their maximum, planted in a copy and trained there on the next seeds.
     # It changes the data, not the compiled programs, so the worker loads this session's compilations (the
     # session's persistent compilation cache) instead of compiling its own.
     planted = next(m for m in mutants.MUTANTS if m.name == "no-max-scaling")
-    fresh_tier = replace(TINY, first_seed=TINY.first_seed + n * CALIBRATION_SETS)
-    result = mutants.run(planted, os.environ[ENV_VAR], cache, tmp_path, tier=fresh_tier, levels_only=True)
+    fresh = smoke_config(CALIBRATION_SETS, TINY)
+    result = mutants.run(planted, os.environ[ENV_VAR], cache, tmp_path, config=fresh, levels_only=True)
     assert "error" not in result, result
     found = drift.check(calibration, result["values"])
     assert found.drifted, found.message()
@@ -72,3 +73,14 @@ def test_a_planted_bug_is_caught_by_the_drift_test_end_to_end(tmp_path):
 def test_a_graded_mutant_of_an_unknown_parameter_is_refused():
     with pytest.raises(ValueError, match="choose lr, rate or mask"):
         mutants.graded("momentum", 2.0)
+
+
+def test_the_worker_is_told_its_configuration_unless_it_is_the_smoke_tiers(tmp_path):
+    """What claims/smoke_grid.py's candidates and the test above pass reaches the worker whole; the smoke
+    tier's own seed sets carry no --config (the worker's default)."""
+    def told(config) -> RunConfig | None:
+        command = worker_command(3, tmp_path, tmp_path / "result.json", None, config)
+        return RunConfig.from_dict(json.loads(command[command.index("--config") + 1])) if "--config" in command else None
+
+    assert told(SMOKE_CONFIG) is None and smoke_config(0) == SMOKE_CONFIG
+    assert told(TINY) == TINY and told(smoke_config(2, TINY)).tier.first_seed == TINY.tier.first_seed + 6

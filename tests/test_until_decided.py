@@ -22,12 +22,12 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
-from tiny_problem import NUM_TEST, NUM_TRAIN, TINY_WIDTHS
+from tiny_problem import tiny_cifar_config
 
 from fixtures.options import MAX_SEEDS, auto_of, pytest_addoption
 from harness import REPOSITORY
 from harness.config import AUTO_SEEDS, SMOKE, WRITEUP, RunConfig, Tier
-from harness.data.cifar10 import ENV_VAR, NUM_CLASSES, load_cifar10
+from harness.data.cifar10 import ENV_VAR, load_cifar10
 from harness.deciding import sequential, stats, until_decided
 from harness.deciding.claim_check import ClaimCheck
 from harness.deciding.until_decided import AutoSeeds, resolve_auto
@@ -38,9 +38,7 @@ from harness.settings import cache_dir_of
 from harness.training import runs
 
 # The tiny problem's sizes (ten images per class): its programs and these are compiled once (tests/tiny_problem.py).
-CONFIG = RunConfig(protocol=WRITEUP, tier=Tier("auto-check", epochs=2, num_seeds=3,
-                                               train_per_class=NUM_TRAIN // NUM_CLASSES,
-                                               test_per_class=NUM_TEST // NUM_CLASSES), widths=TINY_WIDTHS)
+CONFIG = tiny_cifar_config("auto-check")
 BATCH = 3
 REFERENCE_V1 = REPOSITORY / "reports" / "reference" / "evidence-writeup.json"
 REFERENCE_V2 = REPOSITORY / "reports" / "reference" / "evidence-smoke-auto.json"

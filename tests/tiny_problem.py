@@ -4,7 +4,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from harness.config import WRITEUP, RunConfig, Tier
-from harness.data.cifar10 import PIXELS_PER_IMAGE
+from harness.data.cifar10 import NUM_CLASSES, PIXELS_PER_IMAGE
 from harness.training.input_pipeline import TierData
 from harness.training.run_set import Dataset
 
@@ -28,6 +28,15 @@ def tiny_dataset() -> Dataset:
 
 def tiny_config(epochs: int = 2, seeds: int = 2, protocol=WRITEUP) -> RunConfig:
     return RunConfig(protocol=protocol, tier=Tier("tiny", epochs=epochs, num_seeds=seeds), widths=TINY_WIDTHS)
+
+
+def tiny_cifar_config(name: str) -> RunConfig:
+    """Real CIFAR-10 at the tiny problem's sizes (ten images per class) and widths, three seeds, two epochs: the
+    configuration of tests/test_until_decided.py's batches and tests/test_mutants.py's seed sets, so that one
+    compilation of each program (and of the probes that tests/test_probes.py runs on three seeds) serves all."""
+    tier = Tier(name, epochs=2, num_seeds=3, train_per_class=NUM_TRAIN // NUM_CLASSES,
+                test_per_class=NUM_TEST // NUM_CLASSES)
+    return RunConfig(protocol=WRITEUP, tier=tier, widths=TINY_WIDTHS)
 
 
 def tiny_tier_data(dataset: Dataset) -> TierData:
