@@ -267,15 +267,13 @@ def test_the_help_states_each_tiers_defaults():
 
 @pytest.mark.parametrize("old, new", [(REFERENCE_V1, REFERENCE_V2), (REFERENCE_V2, REFERENCE_V1)],
                          ids=["1 to 2", "2 to 1"])
-def test_compare_reads_both_schema_versions(old, new):
-    """The committed full-tier reference (version 1) against the committed smoke --seeds auto run (version 2)."""
+def test_compare_reads_both_schema_versions(old, new, capsys):
+    """The committed full-tier reference (version 1) against the committed smoke --seeds auto run (version 2).
+    (The command's own process is tested in tests/test_compare.py.)"""
     versions = [json.loads(path.read_text())["schema_version"] for path in (old, new)]
     assert sorted(versions) == [1, 2]
-    done = subprocess.run([sys.executable, "-m", "harness.reporting.compare", str(old), str(new)], cwd=REPOSITORY,
-                          capture_output=True, text=True, check=False)
-    assert done.returncode in (compare.EXIT_SAME, compare.EXIT_VERDICT_CHANGED), done.stderr
+    assert compare.main([str(old), str(new)]) in (compare.EXIT_SAME, compare.EXIT_VERDICT_CHANGED), capsys.readouterr().err
     tiers = [json.loads(path.read_text())["tier"] for path in (old, new)]
-    assert f"old: {old} ({tiers[0]} tier" in done.stdout and f"new: {new} ({tiers[1]} tier" in done.stdout
-    itself = subprocess.run([sys.executable, "-m", "harness.reporting.compare", str(REFERENCE_V2), str(REFERENCE_V2)],
-                            cwd=REPOSITORY, capture_output=True, text=True, check=False)
-    assert itself.returncode == compare.EXIT_SAME, itself.stderr
+    out = capsys.readouterr().out
+    assert f"old: {old} ({tiers[0]} tier" in out and f"new: {new} ({tiers[1]} tier" in out
+    assert compare.main([str(REFERENCE_V2), str(REFERENCE_V2)]) == compare.EXIT_SAME, capsys.readouterr().err
