@@ -16,8 +16,9 @@ ROOT = Path(__file__).parents[1]
 
 def test_sharded_runs_equal_unsharded():
     env = dict(os.environ)
-    # Optimisation level 0: compiling is most of this check's time, and both programs it compares are
-    # compiled alike (so are tests/test_distributed.py's).
+    # Optimisation level 0: compiling is most of this check's time, and both programs it compares are compiled
+    # alike. (Four devices are an XLA flag, which jax's compilation cache keys by, so no other test's compiled
+    # program could serve this process at the harness's own options.)
     env["XLA_FLAGS"] = (env.get("XLA_FLAGS", "")
                         + " --xla_force_host_platform_device_count=4 --xla_backend_optimization_level=0").strip()
     env["JAX_PLATFORMS"] = "cpu"
