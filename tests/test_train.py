@@ -5,12 +5,12 @@ import dataclasses
 import jax
 import numpy as np
 import pytest
-from tiny_problem import NUM_TEST, TINY_WIDTHS, tiny_config
+from tiny_problem import NUM_TEST, NUM_TRAIN, TINY_WIDTHS, tiny_config
 
 from harness.config import CORRECTED, VARIANTS, WRITEUP_DROPOUT_RATES
 from harness.training.models import MLP, arms_of
 from harness.training.run_set import RunLayout
-from harness.training.train import chunk_length, train_runs
+from harness.training.train import chunk_length, programs, train_runs
 from tests.writeup_loop import MLPDropout, train_one_run
 
 TOL = {"rtol": 1e-4, "atol": 1e-5}
@@ -153,3 +153,13 @@ def test_the_run_layout_is_variant_major_and_splits_what_it_joins(two_seeds):
 def test_an_unknown_variant_is_refused_by_name():
     with pytest.raises(ValueError, match=r"variants must be a non-empty choice of \['baseline', 'dropout'\], got \['dropuot'\]"):
         arms_of(tiny_config(), ("dropuot",))
+
+
+def test_the_seed_sets_of_a_configuration_share_its_programs():
+    """Programs are built once per configuration less its tier: another seed range, name or seed count (the
+    calibration's sets, --seeds auto's batches) reuses them; another protocol does not."""
+    config = tiny_config()
+    other_seeds = dataclasses.replace(config, tier=dataclasses.replace(config.tier, name="batch 2", first_seed=99,
+                                                                       num_seeds=5))
+    assert programs(other_seeds, NUM_TRAIN) is programs(config, NUM_TRAIN)
+    assert programs(tiny_config(protocol=CORRECTED), NUM_TRAIN) is not programs(config, NUM_TRAIN)

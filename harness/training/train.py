@@ -30,7 +30,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from harness.config import RunConfig
+from harness.config import RunConfig, Tier
 from harness.training import compiler, summaries
 from harness.training.models import MLP, arms_of, init_variables, model_of
 from harness.training.run_set import (
@@ -66,6 +66,17 @@ def optimizer_of(config: RunConfig) -> optax.GradientTransformation:
     return optax.adam(config.protocol.learning_rate)
 
 
+# What keys a configuration's programs in place of its tier: the programs never read the tier (its sizes reach
+# them as the data's shapes, its epochs through `stops`), so every seed set and batch of one configuration (the
+# calibration's sets, --seeds auto's batches) shares one build of them, not a new trace and load per seed range.
+# Zero epochs and seeds: no real tier, so a builder that came to read it would not train as if it had one.
+_ANY_TIER = Tier("any tier: not part of the programs", epochs=0, num_seeds=0)
+
+
+def _programs_key(config: RunConfig) -> RunConfig:
+    return dataclasses.replace(config, tier=_ANY_TIER)
+
+
 def init_states(config: RunConfig, seeds: Iterable[int], num_train: int,
                 arms: tuple[Arm, ...] | None = None) -> RunState:
     """Initial state of every run (run r = arm v x seeds + seed s, arms default `arms_of(config)`); seed s
@@ -75,7 +86,7 @@ def init_states(config: RunConfig, seeds: Iterable[int], num_train: int,
     layout = RunLayout(tuple(arm.name for arm in arms), seeds)
     run_seeds = jnp.asarray(layout.run_seeds(), dtype=jnp.uint32)
     per_arm = lambda values, dtype: jnp.repeat(jnp.asarray(values, dtype), len(seeds), axis=0)
-    return _init_program(config, num_train)(
+    return _init_program(_programs_key(config), num_train)(
         run_seeds, per_arm([arm.keep_probs for arm in arms], jnp.float32),
         per_arm([arm.fresh_dropout_keys for arm in arms], bool), per_arm([arm.alt_test for arm in arms], bool),
     )
@@ -86,7 +97,7 @@ def state_bytes(config: RunConfig) -> int:
 
     From the shapes alone (`jax.eval_shape`): nothing is allocated or compiled.
     """
-    shapes = jax.eval_shape(_init_program(config, 0), jnp.zeros(1, jnp.uint32), jnp.ones((1, len(config.widths))),
+    shapes = jax.eval_shape(_init_program(_programs_key(config), 0), jnp.zeros(1, jnp.uint32), jnp.ones((1, len(config.widths))),
                             jnp.zeros(1, bool), jnp.zeros(1, bool))
     return sum(leaf.size * leaf.dtype.itemsize for leaf in jax.tree_util.tree_leaves(shapes))
 
@@ -241,15 +252,20 @@ class Programs(NamedTuple):
         return compiled, time.perf_counter() - start
 
 
-@functools.lru_cache(maxsize=8)
 def programs(config: RunConfig, num_train: int, stops: int | None = None) -> Programs:
-    """Built once per (configuration, train size, stops): claims and tiers that share them never recompile.
+    """Built once per (configuration less its tier, train size, stops): claims, tiers and seed sets that share
+    them never recompile.
 
     A chunk of epochs divides `stops` (default: the tier's epochs), so training can stop at any multiple of it.
     """
+    return _programs(_programs_key(config), num_train, config.tier.epochs if stops is None else stops)
+
+
+@functools.lru_cache(maxsize=8)
+def _programs(config: RunConfig, num_train: int, stops: int) -> Programs:
     model = model_of(config)
     epoch_fn = jax.vmap(make_epoch_fn(config, num_train), in_axes=(0, 0, None))
-    length = chunk_length(config.tier.epochs if stops is None else stops, max_chunk_epochs())
+    length = chunk_length(stops, max_chunk_epochs())
 
     def chunk(states: RunState, first_epoch: jax.Array, data: Dataset) -> tuple[RunState, dict]:
         # scan over epochs, vmap inside: every run is at the same epoch.
