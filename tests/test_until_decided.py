@@ -14,8 +14,6 @@ import dataclasses
 import json
 import os
 import signal
-import subprocess
-import sys
 import threading
 from pathlib import Path
 from types import SimpleNamespace
@@ -42,6 +40,8 @@ CONFIG = tiny_cifar_config("auto-check")
 BATCH = 3
 REFERENCE_V1 = REPOSITORY / "reports" / "reference" / "evidence-writeup.json"
 REFERENCE_V2 = REPOSITORY / "reports" / "reference" / "evidence-smoke-auto.json"
+
+pytest_plugins = ["pytester"]
 
 needs_cifar10 = pytest.mark.skipif(not os.environ.get(ENV_VAR), reason=f"needs the real CIFAR-10: set {ENV_VAR}")
 
@@ -208,16 +208,18 @@ def test_bad_options_of_the_mode_are_refused_with_the_fix(given, message):
     assert message in str(refused.value)
 
 
-def test_the_mode_fills_in_each_tiers_defaults_and_the_session_refuses_a_bad_option_before_training(tmp_path):
+def test_the_mode_fills_in_each_tiers_defaults_and_the_session_refuses_a_bad_option_before_training(pytester, tmp_path):
     assert auto_of(Options(**{"--seeds": "auto"})) == (None, None)
     assert [resolve_auto((None, None), tier) for tier in AUTO_SEEDS] == [
         AutoSeeds(batch, cap) for batch, cap in AUTO_SEEDS.values()]
     assert resolve_auto((2, None), "full") == AutoSeeds(2, AUTO_SEEDS["full"][1])
-    done = subprocess.run([sys.executable, "-m", "pytest", "claims/test_c0_parameters.py", "-p", "no:cacheprovider",
-                           "--cache-dir", str(tmp_path), "--seeds", "auto", "--max-seeds", "7", "--seed-batch", "2"],
-                          cwd=REPOSITORY, capture_output=True, text=True, check=False)
-    assert done.returncode == pytest.ExitCode.USAGE_ERROR, done.stderr
-    assert "--max-seeds 7 is not a multiple of --seed-batch 2" in done.stderr and "Fix: pass --max-seeds 8 or 6" in done.stderr
+    # A session of the claims' plugins, in this process: the option is refused at start-up, before any training.
+    pytester.makeconftest('pytest_plugins = ["fixtures.options", "fixtures.session", "fixtures.report_plugin"]\n')
+    pytester.makepyfile(test_c1="CLAIM = 'C1'\n\n\ndef test_claim(evidence):\n    raise AssertionError('trained')\n")
+    result = pytester.runpytest("-p", "no:cacheprovider", f"--cache-dir={tmp_path}", "--seeds", "auto",
+                                "--max-seeds", "7", "--seed-batch", "2")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*--max-seeds 7 is not a multiple of --seed-batch 2*Fix: pass --max-seeds 8 or 6*"])
 
 
 def auto_evidence(tier: Tier, auto: AutoSeeds, n: int, decided: bool) -> Evidence:
