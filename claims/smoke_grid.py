@@ -30,10 +30,15 @@ import tempfile
 from dataclasses import replace
 from pathlib import Path
 
-from claims.calibrate_smoke import data_arguments, run_set, without_data_path
+from claims.calibrate_smoke import (
+    SMOKE_CONFIG,
+    data_arguments,
+    run_set,
+    without_data_path,
+)
 from harness import REPOSITORY
 from harness.atomic import write_atomically
-from harness.config import SMOKE, WRITEUP, RunConfig, Tier
+from harness.config import SMOKE, Tier
 from harness.deciding import stats
 
 REFERENCE = "reports/reference/evidence-writeup.json"
@@ -97,7 +102,7 @@ def decided_set(index: int, other_isa: bool, args: argparse.Namespace, tmp: Path
     kept = Path(args.cache_dir) / "grid-results" / f"{name}-set{index}{'-sse4_2' if other_isa else ''}.json"
     if kept.exists():
         return json.loads(kept.read_text())
-    result = run_set(index, other_isa, args, tmp, False, config=RunConfig(protocol=WRITEUP, tier=tier))
+    result = run_set(index, other_isa, args, tmp, False, config=replace(SMOKE_CONFIG, tier=tier))
     kept.parent.mkdir(parents=True, exist_ok=True)
     write_atomically(kept, lambda f: f.write(json.dumps(result).encode()))
     return result
