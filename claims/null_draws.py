@@ -15,9 +15,11 @@ exactly as the smoke tests do, and tests it against the committed calibration
 
 The result, written atomically after every program so that a rerun continues where it stopped: per set the
 drift statistic over its threshold, the values that moved most and the pins that changed; in all, the count
-of each kind of alarm with its exact 95% bounds (`drift.alarm_rate`). On a machine whose numeric path the
-calibration never saw (a GPU, for a calibration drawn on CPUs) these are the fresh-machine draws the
-promises are about. The draws are made on this machine's default backend; every set is one draw.
+of each kind of alarm with its exact 95% bounds (`drift.alarm_rate`), and each draw's numeric path. On a path
+the calibration never saw (a GPU, for a calibration drawn on CPUs; on such a CPU, XLA_FLAGS=--xla_cpu_max_isa=AVX,
+256-bit vectors without fused multiply-adds, for one calibrated natively and under SSE4.2) these are the
+fresh-machine draws the promises are about, and draws from several such paths count together. The draws are
+made on this machine's default backend; every set is one draw.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
+import os
 import platform
 import time
 from dataclasses import replace
@@ -83,14 +86,26 @@ def draw(batch: range, cifar, calibration: list[dict[str, float]], pins: dict[st
             for i, k in enumerate(batch)]
 
 
+def numeric_path() -> str:
+    """Where this process's numbers come from: its devices, the processor and $XLA_FLAGS. Draws on a path the
+    calibration never saw (another device, or another ISA: --xla_cpu_max_isa=AVX on a CPU calibrated natively and
+    under SSE4.2) are the fresh-machine draws the promises are about."""
+    devices = sorted({f"{d.platform}:{d.device_kind}" for d in jax.devices()})
+    flags = os.environ.get("XLA_FLAGS", "").strip()
+    return f"{', '.join(devices)} on {platform.processor() or platform.machine()}" + (f" with {flags}" if flags else "")
+
+
 def summary(draws: list[dict]) -> dict:
-    """The counts: drift alarms, sets with a changed pin, and either; each with its exact 95% interval."""
+    """The counts: drift alarms, sets with a changed pin, and either; each with its exact 95% interval; and how
+    many draws each numeric path made (`numeric_path`)."""
     rate = lambda alarms: drift.alarm_rate(alarms, len(draws))
+    paths = sorted({d["path"] for d in draws})
     return {
         "drift": rate(sum(d["drift"]["drifted"] for d in draws)) | {"promised": drift.ALPHA},
         "pins": rate(sum(bool(d["pins_changed"]) for d in draws)) | {"promised": stability.SUITE_RED_BUDGET},
         "either": rate(sum(d["drift"]["drifted"] or bool(d["pins_changed"]) for d in draws)),
         "max_to_threshold": max(d["drift"]["max_statistic"] / d["drift"]["max_threshold"] for d in draws),
+        "draws_by_path": {path: sum(d["path"] == path for d in draws) for path in paths},
     }
 
 
@@ -102,7 +117,8 @@ def describe(result: dict) -> str:
         + (f"; promised at most {s[name]['promised']:.0%})" if "promised" in s[name] else ")"))
     return "\n".join([line("drift", "drift test red"), line("pins", "a pinned verdict changed"),
                       line("either", "smoke suite red"),
-                      f"largest drift statistic / threshold: {s['max_to_threshold']:.2f}"])
+                      f"largest drift statistic / threshold: {s['max_to_threshold']:.2f}",
+                      *(f"  {n} drawn on {path}" for path, n in s["draws_by_path"].items())])
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -137,6 +153,7 @@ def main(argv: list[str] | None = None) -> None:
         parser.error(f"{out} holds draws judged against another calibration than {args.expectations}; they do not "
                      "count with new ones. Fix: name another --out, or delete it to draw afresh")
     seen = {d["set"] for d in done["draws"]}
+    drawn_on = numeric_path()
     path, origin = configured_cifar10(args.cifar10)
     cache_dir = Path(args.cache_dir)
     cifar = load_cifar10(resolve_source(path, origin=origin, cache_dir=cache_dir, allow_download=False),
@@ -145,7 +162,8 @@ def main(argv: list[str] | None = None) -> None:
         if all(k in seen for k in batch):
             continue
         start = time.perf_counter()
-        judged = [d | {"drift": d["drift"].as_dict()} for d in draw(batch, cifar, calibration, pins)]
+        judged = [d | {"drift": d["drift"].as_dict(), "path": drawn_on}
+                  for d in draw(batch, cifar, calibration, pins)]
         done["draws"] = sorted([d for d in done["draws"] if d["set"] not in batch] + judged, key=lambda d: d["set"])
         done["summary"] = summary(done["draws"])
         done["provenance"] = {
@@ -153,7 +171,6 @@ def main(argv: list[str] | None = None) -> None:
                        + ("" if args.first_set is None else f" --first-set {args.first_set}"),
             "generated": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
             "calibration": expectations["provenance"], "harness_version": HARNESS_VERSION,
-            "devices": [str(d) for d in jax.devices()], "machine": platform.processor() or platform.machine(),
         }
         write_atomically(out, lambda f: f.write((json.dumps(done, indent=1, sort_keys=True) + "\n").encode()))
         print(f"sets {batch.start}-{batch.stop - 1}: {time.perf_counter() - start:.0f} s; "

@@ -39,14 +39,24 @@ def test_one_set_cut_out_of_many_is_a_run_set_of_its_seeds(tiny_data):
 def test_the_counts_and_their_exact_bounds():
     def draws(n, drifted=(), pinned=()):
         return [{"set": k, "drift": {"drifted": k in drifted, "max_statistic": 1.0 + (k in drifted), "max_threshold": 1.5},
-                 "pins_changed": ["C1"] if k in pinned else []} for k in range(n)]
+                 "pins_changed": ["C1"] if k in pinned else [], "path": "gpu:H100" if k < 60 else "cpu with AVX"}
+                for k in range(n)]
 
     clean = null_draws.summary(draws(368))
     assert clean["drift"]["alarms"] == 0 and clean["drift"]["upper_95"] < 0.01 <= null_draws.summary(draws(367))["drift"]["upper_95"]
     mixed = null_draws.summary(draws(100, drifted={3, 7}, pinned={7, 9}))
     assert (mixed["drift"]["alarms"], mixed["pins"]["alarms"], mixed["either"]["alarms"]) == (2, 2, 3)
     assert mixed["drift"]["low_95"] < 0.02 < mixed["drift"]["upper_95"] and mixed["max_to_threshold"] == 2.0 / 1.5
+    assert mixed["draws_by_path"] == {"cpu with AVX": 40, "gpu:H100": 60}
     assert "2 of 100 fresh seed sets" in null_draws.describe({"summary": mixed})
+    assert "40 drawn on cpu with AVX" in null_draws.describe({"summary": mixed})
+
+
+def test_each_draw_names_its_numeric_path(monkeypatch):
+    monkeypatch.setenv("XLA_FLAGS", " --xla_cpu_max_isa=AVX ")
+    assert null_draws.numeric_path().endswith(" with --xla_cpu_max_isa=AVX")
+    monkeypatch.delenv("XLA_FLAGS")
+    assert "with" not in null_draws.numeric_path() and null_draws.numeric_path().startswith("cpu:")
 
 
 def test_a_calibration_of_another_configuration_is_refused_with_the_fix(tmp_path, capsys):
