@@ -49,8 +49,6 @@ from harness.training.input_pipeline import TierData, prepare
 from harness.training.run_set import RunSet
 from harness.training.train import train_runs
 
-RESULTS_FILE = "reports/reference/null-draws.json"
-
 
 def batches(first_set: int, sets: int, per_program: int) -> list[range]:
     """The set indices first_set .. first_set + sets - 1, in programs of at most `per_program` sets."""
@@ -129,7 +127,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--first-set", type=int, default=None,
                         help="index of the first set (default: the first one the calibration did not use)")
     parser.add_argument("--expectations", default=str(REPOSITORY / stability.EXPECTATIONS_FILE))
-    parser.add_argument("--out", default=str(REPOSITORY / RESULTS_FILE))
+    parser.add_argument("--out", default=str(REPOSITORY / drift.NULL_DRAWS_FILE))
     args = parser.parse_args(argv)
     if args.sets < 1 or args.sets_per_program < 1:
         parser.error("--sets and --sets-per-program must be at least 1")

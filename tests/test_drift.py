@@ -102,3 +102,19 @@ def test_the_leave_one_out_summary_counts_the_red_draws_and_bounds_the_rate():
     assert summary["draws"] == SETS and summary["alarms"] >= 1
     assert summary["alarms"] / SETS < summary["upper_95"] < 1
     assert "went red" in drift.describe_false_alarms(summary)
+
+
+def test_what_was_measured_of_the_false_alarm_rate_names_its_draws_and_bounds():
+    expectations = {"provenance": {"generated": "today"},
+                    "drift_leave_one_out": drift.false_alarms(drift.leave_one_out(
+                        as_records(np.random.default_rng(7).normal(size=(SETS, 10)))))}
+    loo = expectations["drift_leave_one_out"]
+    fresh = {"provenance": {"calibration": {"generated": "today"}},
+             "summary": {"drift": drift.alarm_rate(1, 120), "draws_by_path": {"cpu with AVX": 120}}}
+    lines = drift.measured_false_alarms(expectations, fresh)
+    assert lines[0].startswith(f"leave one out: {loo['alarms']} of {SETS} calibration seed sets red")
+    assert lines[1].startswith("fresh seed sets (python -m claims.null_draws): 1 of 120 red (95% upper bound 4.6%)")
+    assert lines[1].endswith("drawn 120 on cpu with AVX")
+    stale = fresh | {"provenance": {"calibration": {"generated": "before"}}}  # judged against another calibration
+    assert drift.measured_false_alarms(expectations, stale) == lines[:1]
+    assert drift.measured_false_alarms(expectations, None) == lines[:1]

@@ -9,6 +9,7 @@ import numpy as np
 from matplotlib.figure import Figure
 from PIL import Image
 
+from harness.deciding import drift
 from harness.deciding.writeup import CLAIMS
 from harness.evidence.evidence import Evidence
 from harness.reporting import evidence_report, figures, provenance, report
@@ -75,3 +76,18 @@ def test_a_commit_named_by_the_caller_wins_over_a_copied_trees_git():
     """scripts/gpu_full_tier.sh on a machine that got a copy of the tree: its .git may be stale."""
     assert provenance.of(None, 1.0, told_commit="abc123")["commit"] == "abc123 (from $DROPOUT_CLAIMS_COMMIT)"
     assert provenance.of(None, 1.0)["commit"] != "abc123 (from $DROPOUT_CLAIMS_COMMIT)"
+
+
+def test_the_drift_test_shows_its_result_and_what_was_measured_of_its_false_alarms(tmp_path):
+    rng = np.random.default_rng(0)
+    calibration = [{f"v{j}": float(x) for j, x in enumerate(row)} for row in rng.normal(size=(16, 5))]
+    result = drift.check(calibration, {"v0": 9.0, "v1": 0.0, "v2": 0.0, "v3": 0.0, "v4": 0.0})
+    measured = ["leave one out: 0 of 16 calibration seed sets red (95% upper bound 20.6%)"]
+    evidence, _ = assemble(tier="smoke", evidence=None, checks={}, collected=[], outcomes={}, interrupted=False,
+                           provenance=PROVENANCE, drift_result=result, drift_measured=measured)
+    header = {f["label"]: f for f in evidence["header_facts"]}["Smoke drift test"]
+    assert header["status"] == "fail" and "v0 = 9" in header["text"] and measured[0] in header["text"]
+    section = {s["id"]: s for s in evidence["sections"]}["smoke-drift"]
+    assert section["body"]["its false-alarm rate, measured"] == measured
+    report.write_report(evidence, {}, tmp_path / "e.html", tmp_path / "e.json")
+    assert measured[0] in (tmp_path / "e.html").read_text()

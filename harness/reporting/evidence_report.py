@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import weakref
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -45,6 +46,7 @@ def assemble(
     reference_dir: Path = compare.REFERENCE_DIR,
     interruption: str = "",
     drift_result: drift.Drift | None = None,
+    drift_measured: Sequence[str] = (),
 ) -> tuple[dict[str, Any], dict[str, Figure]]:
     """(evidence dict as documented in report.py, figures by name). `provenance` is where the numbers came
     from (provenance.py asks git and the libraries; this module asks nothing outside the evidence). With a
@@ -100,7 +102,7 @@ def assemble(
         | ({"seeds until decided": seq.summary()} if seq is not None else {}),
     }
     facts["changes_since_reference"] = compare.reference_section(report.json_safe(facts), reference_dir)
-    facts["header_facts"] = header_facts(facts, drift_result)
+    facts["header_facts"] = header_facts(facts, drift_result, drift_measured)
     sections = []
     if seq is not None:
         facts["sequential"] = seq.as_dict()
@@ -115,6 +117,7 @@ def assemble(
             "body": {"result": drift_result.summary(),
                      "values that moved most": [m.describe() for m in drift_result.moved],
                      "values without spread in the calibration (left out)": list(drift_result.unmodelled),
+                     "its false-alarm rate, measured": list(drift_measured),
                      "if the change was intended": drift.RECALIBRATE},
         })
     if sections:
@@ -137,9 +140,10 @@ def sequential_section(seq: Any) -> dict[str, Any]:
             "body": {"stopping rule": seq.rule(), "stopped": seq.stopped, "hypotheses": rows}}
 
 
-def header_facts(facts: dict[str, Any], drift_result: drift.Drift | None) -> list[dict[str, Any]]:
+def header_facts(facts: dict[str, Any], drift_result: drift.Drift | None,
+                 drift_measured: Sequence[str] = ()) -> list[dict[str, Any]]:
     """The header's extra lines: how faithful a miniature of the reference this run is (another tier than the
-    reference's), and the smoke drift test's outcome."""
+    reference's), and the smoke drift test's outcome with what has been measured of its false-alarm rate."""
     lines = []
     reference = facts.get("changes_since_reference") or {}
     agreement = reference.get("agreement")
@@ -153,7 +157,8 @@ def header_facts(facts: dict[str, Any], drift_result: drift.Drift | None) -> lis
         })
     if drift_result is not None:
         moved = "; ".join(m.describe() for m in drift_result.moved[:3])
-        lines.append({"label": "Smoke drift test", "text": f"{drift_result.summary()}. Moved most: {moved}",
+        measured = f". False alarms measured: {'; '.join(drift_measured)}" if drift_measured else ""
+        lines.append({"label": "Smoke drift test", "text": f"{drift_result.summary()}. Moved most: {moved}{measured}",
                       "status": "fail" if drift_result.drifted else "ok"})
     return lines
 
