@@ -283,13 +283,17 @@ def measured_false_alarms(expectations: Mapping, null_draws: Mapping | None) -> 
     """What has been measured of the false-alarm rate that the model promises (ALPHA), a line per kind of draw,
     each as alarms among draws with the exact 95% upper bound on the rate (`alarm_rate`): the calibration's
     leave-one-out draws (`expectations`, the smoke calibration's content), and the fresh seed sets of
-    claims/null_draws.py (`null_draws`, its result file's content) when they were judged against this calibration."""
+    claims/null_draws.py (`null_draws`, its result file's content) when they were judged against this calibration
+    (draws judged against another one do not count, and the line says so)."""
     lines = []
     if "drift_leave_one_out" in expectations:
         loo = expectations["drift_leave_one_out"]
         lines.append(f"leave one out: {loo['alarms']} of {loo['draws']} calibration seed sets red "
                      f"(95% upper bound {loo['upper_95']:.1%})")
-    if null_draws and null_draws.get("provenance", {}).get("calibration") == expectations.get("provenance"):
+    if null_draws and null_draws.get("provenance", {}).get("calibration") != expectations.get("provenance"):
+        lines.append(f"fresh seed sets: {NULL_DRAWS_FILE} was judged against another calibration and does not "
+                     "count; draw them again with python -m claims.null_draws")
+    elif null_draws:
         fresh = null_draws["summary"]["drift"]
         paths = "; ".join(f"{n} on {path}" for path, n in null_draws["summary"].get("draws_by_path", {}).items())
         lines.append(f"fresh seed sets (python -m claims.null_draws): {fresh['alarms']} of {fresh['draws']} red "
