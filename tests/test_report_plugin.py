@@ -9,6 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from fixtures.report_plugin import drift_false_alarms_measured
+from harness.deciding import drift
+
 ROOT = Path(__file__).resolve().parent.parent
 
 pytest_plugins = ["pytester"]
@@ -95,3 +98,13 @@ def test_under_xdist_the_claims_share_one_worker_which_reports_to_the_terminal(p
     seen, _ = outcomes(pytester)
     assert (seen["C1"], seen["C2"], seen["C3"]) == ("passed", "failed", "passed")
     result.stdout.fnmatch_lines([f"evidence report: {pytester.path / 'reports' / 'evidence.html'}"])
+
+
+def test_the_drift_tests_measured_false_alarms_name_an_unreadable_file_and_its_command(tmp_path):
+    assert drift_false_alarms_measured(tmp_path) == []  # nothing measured, nothing said
+    (tmp_path / drift.NULL_DRAWS_FILE).parent.mkdir(parents=True)
+    (tmp_path / drift.NULL_DRAWS_FILE).write_text("{ cut off")
+    [line] = drift_false_alarms_measured(tmp_path)
+    assert line.startswith(f"not measured: {drift.NULL_DRAWS_FILE} cannot be read")
+    assert line.endswith("write it again with python -m claims.null_draws")
+    assert len(drift_false_alarms_measured()) == 2  # the committed calibration and draws are read
