@@ -122,7 +122,9 @@ def describe(result: dict) -> str:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     data_arguments(parser, "run cache (for the decoded CIFAR-10 arrays; the draws themselves are not cached)")
-    parser.add_argument("--sets", type=int, default=368, help="fresh seed sets to draw (368 can show 1%%)")
+    parser.add_argument("--sets", type=int, default=drift.draws_to_show(),
+                        help=f"fresh seed sets to draw (default {drift.draws_to_show()}: the fewest that can show "
+                             f"{drift.ALPHA * 100:g}%%)")
     parser.add_argument("--sets-per-program", type=int, default=30, help="seed sets trained side by side")
     parser.add_argument("--first-set", type=int, default=None,
                         help="index of the first set (default: the first one the calibration did not use)")

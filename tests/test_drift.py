@@ -104,6 +104,16 @@ def test_the_leave_one_out_summary_counts_the_red_draws_and_bounds_the_rate():
     assert "went red" in drift.describe_false_alarms(summary)
 
 
+def test_the_draws_that_can_show_the_promise_are_the_fewest_whose_clean_bound_reaches_it():
+    for alpha in (drift.ALPHA, 0.05):
+        n = drift.draws_to_show(alpha)
+        assert drift.alarm_rate(0, n)["upper_95"] <= alpha < drift.alarm_rate(0, n - 1)["upper_95"]
+    assert drift.promise_measured(0, drift.draws_to_show()) == "the promised 1% shown"
+    assert drift.promise_measured(0, 92) == f"the promised 1% not shown: that needs {drift.draws_to_show()} with none red"
+    assert drift.promise_measured(1, 120) == "the promised 1% not shown"
+    assert drift.promise_measured(9, 100) == "above the promised 1%"
+
+
 def test_what_was_measured_of_the_false_alarm_rate_names_its_draws_and_bounds():
     expectations = {"provenance": {"generated": "today"},
                     "drift_leave_one_out": drift.false_alarms(drift.leave_one_out(
@@ -113,7 +123,9 @@ def test_what_was_measured_of_the_false_alarm_rate_names_its_draws_and_bounds():
              "summary": {"drift": drift.alarm_rate(1, 120), "draws_by_path": {"cpu with AVX": 120}}}
     lines = drift.measured_false_alarms(expectations, fresh)
     assert lines[0].startswith(f"leave one out: {loo['alarms']} of {SETS} calibration seed sets red")
-    assert lines[1].startswith("fresh seed sets (python -m claims.null_draws): 1 of 120 red (95% upper bound 4.6%)")
+    assert lines[0].endswith(f"; {drift.promise_measured(loo['alarms'], SETS)})")
+    assert lines[1].startswith("fresh seed sets (python -m claims.null_draws): 1 of 120 red (95% upper bound 4.6%; "
+                               "the promised 1% not shown)")
     assert lines[1].endswith("drawn 120 on cpu with AVX")
     stale = fresh | {"provenance": {"calibration": {"generated": "before"}}}  # judged against another calibration
     assert drift.measured_false_alarms(expectations, stale)[1].endswith(

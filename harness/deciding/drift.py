@@ -266,6 +266,27 @@ def alarm_rate(alarms: int, draws: int) -> dict:
     return {"draws": draws, "alarms": alarms, "low_95": float(interval.low), "upper_95": float(interval.high)}
 
 
+def draws_to_show(alpha: float = ALPHA) -> int:
+    """The fewest unchanged draws that can show a false-alarm rate of at most `alpha`: with none red, the exact
+    95% upper bound of `alarm_rate`, 1 - 0.025^(1/n), is at most alpha from n = ceil(ln 0.025 / ln(1 - alpha)).
+    The number is fixed before drawing (claims/null_draws.py's default), so the bound needs no stopping rule."""
+    return math.ceil(math.log(0.025) / math.log1p(-alpha))
+
+
+def promise_measured(alarms: int, draws: int, alpha: float = ALPHA) -> str:
+    """What `alarms` red among `draws` unchanged runs say of the promise `alpha`, by the exact 95% interval:
+    shown (upper end at most alpha), broken (lower end above it), or not shown, with how many draws a
+    clean count needs (`draws_to_show`)."""
+    rate = alarm_rate(alarms, draws)
+    if rate["upper_95"] <= alpha:
+        return f"the promised {alpha:.0%} shown"
+    if rate["low_95"] > alpha:
+        return f"above the promised {alpha:.0%}"
+    if alarms == 0:
+        return f"the promised {alpha:.0%} not shown: that needs {draws_to_show(alpha)} with none red"
+    return f"the promised {alpha:.0%} not shown"
+
+
 def false_alarms(results: Sequence[Drift]) -> dict:
     """What the leave-one-out draws say about the false-alarm rate: how many went red, the exact 95% upper
     bound on the rate from that many draws (`alarm_rate`), and each draw's statistic as a share of its threshold."""
@@ -281,7 +302,8 @@ NULL_DRAWS_FILE = "reports/reference/null-draws.json"  # claims/null_draws.py's 
 
 def measured_false_alarms(expectations: Mapping, null_draws: Mapping | None) -> list[str]:
     """What has been measured of the false-alarm rate that the model promises (ALPHA), a line per kind of draw,
-    each as alarms among draws with the exact 95% upper bound on the rate (`alarm_rate`): the calibration's
+    each as alarms among draws with the exact 95% upper bound on the rate (`alarm_rate`) and what that says of
+    the promise (`promise_measured`): the calibration's
     leave-one-out draws (`expectations`, the smoke calibration's content), and the fresh seed sets of
     claims/null_draws.py (`null_draws`, its result file's content) when they were judged against this calibration
     (draws judged against another one do not count, and the line says so)."""
@@ -289,7 +311,7 @@ def measured_false_alarms(expectations: Mapping, null_draws: Mapping | None) -> 
     if "drift_leave_one_out" in expectations:
         loo = expectations["drift_leave_one_out"]
         lines.append(f"leave one out: {loo['alarms']} of {loo['draws']} calibration seed sets red "
-                     f"(95% upper bound {loo['upper_95']:.1%})")
+                     f"(95% upper bound {loo['upper_95']:.1%}; {promise_measured(loo['alarms'], loo['draws'])})")
     if null_draws and null_draws.get("provenance", {}).get("calibration") != expectations.get("provenance"):
         lines.append(f"fresh seed sets: {NULL_DRAWS_FILE} was judged against another calibration and does not "
                      "count; draw them again with python -m claims.null_draws")
@@ -297,7 +319,8 @@ def measured_false_alarms(expectations: Mapping, null_draws: Mapping | None) -> 
         fresh = null_draws["summary"]["drift"]
         paths = "; ".join(f"{n} on {path}" for path, n in null_draws["summary"].get("draws_by_path", {}).items())
         lines.append(f"fresh seed sets (python -m claims.null_draws): {fresh['alarms']} of {fresh['draws']} red "
-                     f"(95% upper bound {fresh['upper_95']:.1%})" + (f", drawn {paths}" if paths else ""))
+                     f"(95% upper bound {fresh['upper_95']:.1%}; {promise_measured(fresh['alarms'], fresh['draws'])})"
+                     + (f", drawn {paths}" if paths else ""))
     return lines
 
 
