@@ -10,7 +10,7 @@ tier's size (set k starts at seed 42 + k * S), the last `--other-isa-sets` of
 them under another XLA numeric path (XLA_FLAGS=--xla_cpu_max_isa=SSE4_2),
 decides the tier's whole family of hypotheses on each set exactly as the smoke
 tests do, and writes fixtures/smoke_expectations.json: per hypothesis its
-verdict frequencies, the spread of its adjusted p, its modelled flip
+verdict frequencies, every set's raw p and q, the range of its effect, its modelled flip
 probability (harness/deciding/stability.py) and the verdict pinned, if any. The smoke
 tests assert exactly the pinned verdicts.
 

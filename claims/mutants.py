@@ -13,7 +13,7 @@ cache key cannot see source code), and judges the outcome two ways:
 * pins plus drift: or does the drift test (harness/deciding/drift.py) find the values moved?
 
 `--sweep` also runs the graded mutants (a learning-rate factor, a dropout-rate
-scale) at several sizes, to find the smallest change each way detects. The
+scale, the training masks' drop probability alone) at several sizes, to find the smallest change each way detects. The
 outcome is printed as a table and written to reports/mutants.json. A mutant
 whose original line is no longer in the source fails loudly: update it with
 the code it plants a bug in.
@@ -195,7 +195,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     data_arguments(parser, "where the decoded CIFAR-10 is cached (the mutants' runs are never cached there)")
     parser.add_argument("--only", nargs="*", default=None, help="run only these mutants (names as in the table)")
-    parser.add_argument("--sweep", action="store_true", help="also the graded mutants (learning rate, dropout rate)")
+    parser.add_argument("--sweep", action="store_true", help="also the graded mutants (learning rate, dropout rate, the masks' drop probability alone)")
     parser.add_argument("--out", default=str(REPOSITORY / RESULTS_FILE))
     args = parser.parse_args(argv)
     expectations = json.loads((REPOSITORY / stability.EXPECTATIONS_FILE).read_text())

@@ -80,8 +80,12 @@ def test_a_condition_derives_its_arms_as_a_tier_of_its_configuration_does():
 
 
 def test_a_tier_too_short_for_a_training_length_is_refused_with_the_fix():
-    with pytest.raises(ValueError, match=r"after 1 epoch\(s\) of 4.*Fix: train at least 8 epochs"):
-        multiverse.check_tier((Condition(epoch_fraction=0.25),), dataclasses.replace(SMOKE, epochs=4))
+    quarter = (Condition(), Condition(epoch_fraction=0.25))
+    with pytest.raises(ValueError, match=r"after 1 epoch\(s\) of 4.*Fix: train at least 6 epochs"):
+        multiverse.check_tier(quarter, dataclasses.replace(SMOKE, epochs=4))
+    multiverse.check_tier(quarter, dataclasses.replace(SMOKE, epochs=6))  # the fix it names is enough
+    with pytest.raises(ValueError, match=r"after 1 epoch\(s\) of 5"):
+        multiverse.check_tier(quarter, dataclasses.replace(SMOKE, epochs=5))  # and the least that is
 
 
 def test_conditions_one_program_cannot_train_are_refused_with_the_fix():

@@ -43,7 +43,7 @@ leave-one-out check went red on an unchanged seed set, evidence that the
 correlation model behind its threshold does not hold here, so it is not used.
 The assumptions are checked, not assumed: `leave_one_out` treats each
 calibration set in turn as the fresh run against the others, and
-tests/test_drift.py simulates nulls (independent, correlated) and planted moves.
+tests/test_drift.py simulates correlated nulls (normal and Student-t) and planted moves.
 
 Values whose calibration draws are all equal (no spread) cannot be
 standardised; they are left out and listed.
@@ -64,7 +64,7 @@ from harness.training.run_set import RunSet
 
 # A fresh machine's unchanged harness may go red through this test with at most this probability.
 ALPHA = 0.01
-# The fewest calibration sets that give the predictive t (K - 1 df) and the correlations a footing.
+# The fewest calibration sets that give the predictive t (K - 1 df) and the fitted tails a footing.
 MIN_SETS = 8
 RECALIBRATE = "python -m claims.calibrate_smoke --cifar10 PATH   (README, 'Smoke expectations')"
 # How many of the values that moved most a result names.

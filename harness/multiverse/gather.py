@@ -27,6 +27,7 @@ from a measured run of this program.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import json
 import time
 from collections.abc import Callable, Mapping
@@ -119,12 +120,14 @@ class Plan:
 
 def check_tier(conditions: tuple[Condition, ...], tier: Tier) -> None:
     """Refuse, with the fix, a tier too short for a condition's training length."""
-    short = [c for c in conditions if c.epochs(tier) < MIN_EPOCHS]
-    if short:
-        fraction = min(c.epoch_fraction for c in short)
+    long_enough = lambda epochs: all(c.epochs(dataclasses.replace(tier, epochs=epochs)) >= MIN_EPOCHS
+                                     for c in conditions)
+    if not long_enough(tier.epochs):
+        short = next(c for c in conditions if c.epochs(tier) < MIN_EPOCHS)
+        needed = next(e for e in itertools.count(tier.epochs + 1) if long_enough(e))
         raise ValueError(
-            f"{short[0].name} would read the claims after {short[0].epochs(tier)} epoch(s) of {tier.epochs}; they need "
-            f"at least {MIN_EPOCHS}. Fix: train at least {-(-MIN_EPOCHS // fraction):.0f} epochs (--epochs), or drop "
+            f"{short.name} would read the claims after {short.epochs(tier)} epoch(s) of {tier.epochs}; they need "
+            f"at least {MIN_EPOCHS}. Fix: train at least {needed} epochs (--epochs), or drop "
             "the shorter training lengths from the multiverse."
         )
 
