@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 from tiny_problem import tiny_config, tiny_tier_data
 
+from harness.atomic import temp_folder
 from harness.training import cache
 from harness.training.input_pipeline import TierData
 from harness.training.models import keep_probabilities
@@ -34,7 +35,8 @@ def test_miss_trains_then_hit_loads_the_same_numbers(tmp_path, tier_data):
     assert key == same_key
     assert trained.meta["cache"] == "miss" and loaded.meta["cache"] == "hit"
     assert_same_runs(trained, loaded)
-    assert [p.name for p in (tmp_path / "runs").iterdir()] == [f"{key}.npz"]  # no temporary files left
+    assert [p.name for p in (tmp_path / "runs").iterdir()] == [f"{key}.npz"]
+    assert not list(temp_folder(tmp_path).glob("*"))  # no temporary files left where the writes stage them
 
 
 def test_an_entry_carries_its_keep_probabilities_and_an_older_one_derives_them(tmp_path, tier_data):
@@ -101,3 +103,4 @@ def test_a_failed_write_leaves_the_old_entry_and_no_temporary_file(tmp_path, tie
         cache.save(tmp_path, key, runs)
     assert cache.entry_path(tmp_path, key).read_bytes() == before
     assert [p.name for p in (tmp_path / "runs").iterdir()] == [f"{key}.npz"]
+    assert not list(temp_folder(tmp_path).glob("*"))

@@ -43,6 +43,9 @@ def test_monte_carlo_dropout(trained, measured):
     # The deterministic network is the trained dropout network the trainer evaluated.
     np.testing.assert_allclose(measured.deterministic_accuracy, trained.curve("test_accuracy", "dropout")[:, -1])
     assert np.all((measured.mc_accuracy >= 0) & (measured.mc_accuracy <= 1))
+    # The sub-networks are sampled: their averages are not the deterministic network's accuracy throughout
+    # (without dropout they are, see test_without_dropout_...).
+    assert np.any(measured.mc_accuracy != measured.deterministic_accuracy[:, None])
 
 
 def test_scaling_conventions(measured):
@@ -56,7 +59,8 @@ def test_input_noise_at_level_zero_is_the_clean_accuracy(trained, measured):
     assert noisy.shape == (2, len(trained.seeds), len(probes.NOISE_LEVELS))
     np.testing.assert_allclose(noisy[..., 0], trained.curves["test_accuracy"][:, :, -1])
     # Noise levels above 0 are measured, one per level: not copies of the clean accuracy or of each other.
-    assert np.all((noisy >= 0) & (noisy <= 1)) and len({tuple(level.ravel()) for level in noisy.T}) > 1
+    assert np.all((noisy >= 0) & (noisy <= 1))
+    assert len({tuple(level.ravel()) for level in noisy.T}) == len(probes.NOISE_LEVELS)
 
 
 def test_coadaptation_is_the_mean_absolute_correlation(trained, tiny_data, measured):
@@ -70,8 +74,11 @@ def test_coadaptation_is_the_mean_absolute_correlation(trained, tiny_data, measu
 
 
 def test_without_dropout_the_expectation_is_exact_and_the_variance_unshifted(trained, tiny_data):
-    """Keep probability 1: the model's own dropout layer is the identity, so no bias and a variance ratio of 1."""
+    """Keep probability 1: the model's own dropout layer is the identity, so no bias and a variance ratio of 1,
+    and every Monte Carlo average is the deterministic network."""
     sc = probes.measure(without_dropout(trained), tiny_data)
+    np.testing.assert_array_equal(sc.mc_accuracy, np.broadcast_to(sc.deterministic_accuracy[:, None],
+                                                                  sc.mc_accuracy.shape))
     np.testing.assert_allclose(sc.expectation_bias, 0.0, atol=1e-6)
     np.testing.assert_allclose(sc.variance_shift, 1.0, rtol=1e-5)
 
@@ -86,6 +93,7 @@ def test_removing_no_unit_costs_nothing_and_removing_units_is_measured_per_layer
     drops = measured.ablation_drop
     assert drops.shape == (2, len(trained.seeds), len(trained.config.widths))
     assert np.all(np.abs(drops) <= 1.0)
+    assert np.all(np.any(drops != 0, axis=(0, 1)))  # in every layer, removing a quarter of its units moves something
     monkeypatch.setattr(probes, "ABLATION_FRACTION", 0.0)
     np.testing.assert_allclose(probes.measure(trained, tiny_data).ablation_drop, 0.0, atol=1e-6)
 

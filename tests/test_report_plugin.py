@@ -72,15 +72,6 @@ def test_an_interrupted_session_still_writes_the_report(session, monkeypatch):
     assert by_id["C2"]["outcome"] == "not run" and "ended before" in by_id["C2"]["reason"]
 
 
-def test_a_report_that_cannot_be_written_says_why_before_anything_runs(session):
-    session.makepyfile(test_c3=claim_module("C3", "pass"))
-    blocker = session.path / "not-a-folder"
-    blocker.write_text("a file where the report's folder should be")
-    result = session.runpytest("-p", "no:cacheprovider", f"--report={blocker}/evidence.html")
-    assert result.ret == pytest.ExitCode.USAGE_ERROR  # found at start-up, before any training
-    result.stderr.fnmatch_lines(["*could not write the evidence report*Fix: pass --report PATH*"])
-
-
 def test_under_xdist_the_claims_share_one_worker_which_reports_to_the_terminal(pytester, monkeypatch):
     """`pytest -n 2`: fixtures/session.py schedules the claims as one unit, so one worker decides them all and
     writes the one report; the controller prints the summary that worker sent (here: where the report went)."""
