@@ -80,7 +80,7 @@ def claims_programs(cache_dir: Path, options: str = "harness") -> dict:
         runs = train_runs(CONFIG, data, CONFIG.tier.seeds())
         measured = probes.measure(runs, data)
         end = time.time()
-    assert np.isfinite(measured.mc_accuracy).all()
+    assert np.all(measured.conversion_max_error < 1e-4)  # real numbers: a NaN network fails the scaling identity
     probe_start = time.perf_counter()
     probes.measure(runs, data)  # compiled above: running alone
     return {"compile_seconds": clock.within(start, end), "xla_programs": clock.programs(start, end),
@@ -119,6 +119,8 @@ def test_compile_cache_cold_vs_warm(benchmark, tmp_path):
         info |= {f"{side}_{name}": value for name, value in measured.items()}
     info["ratio_cold_over_warm"] = cold["process_seconds"] / warm["process_seconds"]
     info["cpu_ratio_cold_over_warm"] = cold["process_cpu_seconds"] / warm["process_cpu_seconds"]
+    # The ratio compares compiling with loading only where the warm process loaded everything.
+    info["warm_loaded_every_program"] = warm["cache_misses"] == 0
     benchmark.extra_info.update(info)
     print()
     print(f"[{BACKEND}] train ({2 * NUM_SEEDS} runs x {CONFIG.tier.epochs} epochs of {NUM_TRAIN}) + probes "

@@ -15,8 +15,8 @@ probability (harness/deciding/stability.py) and the verdict pinned, if any. The 
 tests assert exactly the pinned verdicts.
 
 Each seed set runs in its own process, because XLA reads its flags once per
-process, with a run cache per numeric path (the cache key does not see XLA
-flags), so a rerun reuses every set already trained. Rerun it whenever a claim's
+process, with a run cache and a compilation cache per numeric path, so a rerun
+reuses every set already trained (the run cache's key names the path too). Rerun it whenever a claim's
 hypotheses, the smoke configuration or the harness version change: the smoke
 tests refuse a stale file.
 """

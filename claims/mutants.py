@@ -6,8 +6,8 @@ Each mutant changes exactly one line of the harness, of a kind a refactor could
 introduce without crashing anything. The command copies the project's source
 into a temporary folder, plants the bug there, trains and decides the smoke
 tier's first seed set in that copy (claims/calibrate_smoke.py's worker: the
-same code path as the calibration, with a run cache of its own, since the
-cache key cannot see source code), and judges the outcome two ways:
+same code path as the calibration, with a run cache of its own, which keeps
+the mutants' runs out of the user's), and judges the outcome two ways:
 
 * pins alone: does any verdict that fixtures/smoke_expectations.json pins change?
 * pins plus drift: or does the drift test (harness/deciding/drift.py) find the values moved?

@@ -27,13 +27,9 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
-import os
-import platform
 import time
 from dataclasses import replace
 from pathlib import Path
-
-import jax
 
 from claims import family
 from claims.calibrate_smoke import data_arguments
@@ -45,6 +41,7 @@ from harness.deciding import drift, stability
 from harness.evidence import probes
 from harness.evidence.evidence import Evidence
 from harness.settings import configured_cifar10
+from harness.training.compiler import numeric_path
 from harness.training.input_pipeline import TierData, prepare
 from harness.training.run_set import RunSet
 from harness.training.train import train_runs
@@ -82,15 +79,6 @@ def draw(batch: range, cifar, calibration: list[dict[str, float]], pins: dict[st
     size = tier.num_seeds
     return [{"set": k, **judge(runs.of_seeds(slice(i * size, (i + 1) * size)), data, calibration, pins)}
             for i, k in enumerate(batch)]
-
-
-def numeric_path() -> str:
-    """Where this process's numbers come from: its devices, the processor and $XLA_FLAGS. Draws on a path the
-    calibration never saw (another device, or another ISA: --xla_cpu_max_isa=AVX on a CPU calibrated natively and
-    under SSE4.2) are the fresh-machine draws the promises are about."""
-    devices = sorted({f"{d.platform}:{d.device_kind}" for d in jax.devices()})
-    flags = os.environ.get("XLA_FLAGS", "").strip()
-    return f"{', '.join(devices)} on {platform.processor() or platform.machine()}" + (f" with {flags}" if flags else "")
 
 
 def summary(draws: list[dict]) -> dict:

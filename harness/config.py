@@ -131,10 +131,12 @@ class RunConfig:
             hist_max=d["hist_max"],
         )
 
-    def key(self, dataset_digest: str, harness_version: str) -> str:
-        """SHA-256 over the config, the data it sees and the harness version."""
+    def key(self, dataset_digest: str, version: str) -> str:
+        """SHA-256 over the config, the data it sees and `version`: the harness version where the key names the
+        configuration (the smoke calibration's), everything else that decides the numbers where it names trained
+        runs (the run cache's: training/runs.py's `run_identity`)."""
         payload = json.dumps(
-            {"config": self.as_dict(), "dataset": dataset_digest, "harness": harness_version},
+            {"config": self.as_dict(), "dataset": dataset_digest, "harness": version},
             sort_keys=True,
         )
         return hashlib.sha256(payload.encode()).hexdigest()

@@ -3,12 +3,13 @@
 import json
 import shutil
 
+import jax
 import numpy as np
 import pytest
 from tiny_problem import tiny_config, tiny_tier_data
 
 from harness.atomic import temp_folder
-from harness.training import cache
+from harness.training import cache, runs
 from harness.training.input_pipeline import TierData
 from harness.training.models import keep_probabilities
 from harness.training.runs import get_runs
@@ -62,6 +63,33 @@ def test_key_covers_what_decides_the_runs():
     assert key != tiny_config(seeds=3).key("digest", "1")
     assert key != config.key("other digest", "1")
     assert key != config.key("digest", "2")
+
+
+def test_the_run_identity_names_the_training_code_the_jax_build_and_the_numeric_path(tmp_path, monkeypatch):
+    a, b = tmp_path / "train.py", tmp_path / "models.py"
+    a.write_text("x = 1\n"), b.write_text("y = 2\n")
+    before = runs.code_digest([a, b])
+    a.write_text("x = 2\n")  # one character of the training code
+    assert runs.code_digest([a, b]) != before
+    assert {f.name for f in runs.TRAINING_CODE} >= {"train.py", "models.py", "summaries.py"}
+    assert all(f.is_file() for f in runs.TRAINING_CODE)
+    identity = json.loads(runs.run_identity())
+    assert identity["jax"] == jax.__version__ and identity["training_code"] == runs.code_digest(runs.TRAINING_CODE)
+    monkeypatch.setenv("XLA_FLAGS", "--xla_cpu_max_isa=AVX")  # another numeric path: another identity
+    runs.run_identity.cache_clear()
+    try:
+        assert json.loads(runs.run_identity())["path"].endswith("with --xla_cpu_max_isa=AVX")
+        assert runs.run_identity() != json.dumps(identity, sort_keys=True)
+    finally:
+        runs.run_identity.cache_clear()
+
+
+def test_runs_of_another_identity_are_trained_again_not_reused(tmp_path, tier_data, monkeypatch):
+    config = tiny_config()
+    _, key = get_runs(config, tier_data, cache_dir=tmp_path)
+    monkeypatch.setattr(runs, "run_identity", lambda: "other code, build or path")
+    again, other_key = get_runs(config, tier_data, cache_dir=tmp_path)
+    assert other_key != key and again.meta["cache"] == "miss"
 
 
 @pytest.mark.parametrize("damage", ["truncate", "garbage", "wrong key"])

@@ -225,9 +225,7 @@ def test_ctrl_c_stops_at_the_next_chunk_with_a_checkpoint(tmp_path):
     trainer = start_trainer(tmp_path, pause=0.5)
     wait_for_line(trainer, "epoch 2")
     trainer.send_signal(signal.SIGINT)
-    interrupted_at = time.monotonic()
-    _, stderr = trainer.communicate(timeout=120)
-    assert time.monotonic() - interrupted_at < 60
+    _, stderr = trainer.communicate(timeout=120)  # a hang guard; that it stopped early is the epoch below
     assert trainer.returncode != 0
     assert "training interrupted at epoch 2 of 8" in stderr or "training interrupted at epoch 4 of 8" in stderr
     assert "Segmentation fault" not in stderr and trainer.returncode != -signal.SIGSEGV

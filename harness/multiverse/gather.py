@@ -38,7 +38,7 @@ from typing import Any
 import jax
 import numpy as np
 
-from harness import HARNESS_VERSION, REPOSITORY
+from harness import REPOSITORY
 from harness.config import (
     HIDDEN_WIDTHS,
     MIN_EPOCHS,
@@ -58,11 +58,16 @@ from harness.training import cache, distributed
 from harness.training.input_pipeline import TierData, prepare
 from harness.training.models import arms_of
 from harness.training.run_set import Arm, RunSet
-from harness.training.runs import cached_runs, peak_device_memory, run_sharding
+from harness.training.runs import (
+    cached_runs,
+    peak_device_memory,
+    run_identity,
+    run_sharding,
+)
 from harness.training.train import Checkpointer, train_runs
 
 # The one-program numeric path differs from a tier's own program, so its runs never share a cache entry with them.
-CACHE_VERSION = f"{HARNESS_VERSION}+multiverse"
+CACHE_PROGRAM = "multiverse"
 # The full multiverse's default size: the most seeds whose estimated wall time (`affordable_seeds`) fits
 # 10 minutes less a tenth, for what the estimate leaves out (pytest's start, loading the data, run-to-run spread),
 # on the local devices; estimated from a full multiverse measured on one H100 (reports/reference/README.md says
@@ -115,7 +120,8 @@ class Plan:
 
     def keys(self, data: Mapping[str, TierData]) -> dict[Condition, str]:
         """Each condition's cache key: everything that decides it, here also the multiverse's own numeric path."""
-        return {c: config.key(data[c.protocol].source_digest, CACHE_VERSION) for c, config in self.configs.items()}
+        identity = f"{run_identity()}+{CACHE_PROGRAM}"
+        return {c: config.key(data[c.protocol].source_digest, identity) for c, config in self.configs.items()}
 
 
 def check_tier(conditions: tuple[Condition, ...], tier: Tier) -> None:

@@ -26,10 +26,22 @@ On an accelerator the options are XLA's own (None).
 from __future__ import annotations
 
 import os
+import platform
 from collections.abc import Callable
 from typing import Any
 
 import jax
+
+
+def numeric_path() -> str:
+    """Where this process's numbers come from, besides the jax build and the options below: its devices, the
+    processor and $XLA_FLAGS. Training is chaotic, so each path is a fresh random draw of a configuration: the run
+    cache never reuses one path's runs for another (training/runs.py), and the smoke calibration's null draws
+    name theirs (claims/null_draws.py)."""
+    devices = sorted({f"{d.platform}:{d.device_kind}" for d in jax.devices()})
+    flags = os.environ.get("XLA_FLAGS", "").strip()
+    return f"{', '.join(devices)} on {platform.processor() or platform.machine()}" + (f" with {flags}" if flags else "")
+
 
 # The CPU's options for the programs that run long (the training chunk); with both {}, every program compiles
 # with XLA's defaults (benchmarks/test_compile_cache.py compares the two).

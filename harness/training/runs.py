@@ -13,7 +13,10 @@ cache (the runs are still returned).
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
+import importlib.metadata
+import json
 import signal
 import sys
 import threading
@@ -28,9 +31,36 @@ from jax.sharding import Mesh, NamedSharding, PartitionSpec
 from harness import HARNESS_VERSION
 from harness.config import VARIANTS, RunConfig
 from harness.training import cache, distributed
+from harness.training.compiler import CPU_OPTIONS, CPU_RUN_ONCE_OPTIONS, numeric_path
 from harness.training.input_pipeline import TierData
 from harness.training.run_set import RunSet
 from harness.training.train import TrainingDiverged, train_runs
+
+# The modules whose code computes a run's numbers (beside its configuration and data, which the key holds).
+TRAINING_CODE = tuple(Path(__file__).with_name(name) for name in (
+    "train.py", "models.py", "summaries.py", "input_pipeline.py", "compiler.py"))
+
+
+def code_digest(files: Sequence[Path]) -> str:
+    """SHA-256 over the files' names and bytes, in order."""
+    digest = hashlib.sha256()
+    for file in files:
+        digest.update(file.name.encode() + b"\0" + file.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+@functools.cache
+def run_identity() -> str:
+    """What decides a trained run's numbers besides its configuration and data, for the run cache's key: the
+    harness version, the training code (`code_digest` of TRAINING_CODE), the jax and jaxlib versions, the
+    compiler options and the numeric path (`compiler.numeric_path`: devices, processor, $XLA_FLAGS). Training
+    is chaotic, so runs of other code, another build or another path are another draw: never reused as this
+    one's. Cached per process (XLA reads its flags once per process too)."""
+    return json.dumps({
+        "harness": HARNESS_VERSION, "training_code": code_digest(TRAINING_CODE),
+        "jax": jax.__version__, "jaxlib": importlib.metadata.version("jaxlib"),
+        "compiler": [CPU_OPTIONS, CPU_RUN_ONCE_OPTIONS], "path": numeric_path(),
+    }, sort_keys=True)
 
 
 def run_sharding(num_runs: int) -> NamedSharding | None:
@@ -58,7 +88,7 @@ def get_runs(
     stop_requested: Callable[[], bool] | None = None,
 ) -> tuple[RunSet, str]:
     """(run set, cache key) of a tier: `cached_runs` of its one entry, trained as one `train_runs`."""
-    key = config.key(data.source_digest, HARNESS_VERSION)
+    key = config.key(data.source_digest, run_identity())
 
     def train(_missing: tuple[int, ...], checkpoints: cache.Checkpoints | None,
               stop: Callable[[], bool]) -> list[RunSet]:
