@@ -154,6 +154,22 @@ def without_data_path(argv: list[str]) -> list[str]:
     return kept
 
 
+def read_calibration(path: str | Path) -> dict:
+    """The smoke calibration at `path` (this command's output); a ValueError naming the fix when it cannot be read
+    or was made for another smoke configuration or harness version (its pins and values would not describe this
+    one)."""
+    try:
+        expectations = json.loads(Path(path).read_text())
+        made_for = expectations["provenance"]["config_key"]
+    except (OSError, json.JSONDecodeError, KeyError, TypeError) as error:
+        raise ValueError(f"cannot read the smoke calibration {path}: {error!r}. Fix: name another file, or write it "
+                         "with python -m claims.calibrate_smoke") from error
+    if made_for != smoke_config().key("", HARNESS_VERSION):
+        raise ValueError(f"{path} was calibrated for another smoke configuration or harness version: "
+                         "recalibrate first (python -m claims.calibrate_smoke)")
+    return expectations
+
+
 def data_arguments(parser: argparse.ArgumentParser, cache_help: str) -> None:
     """--cifar10 and --cache-dir, as every command that trains smoke seed sets takes them."""
     parser.add_argument("--cifar10", default=None,
@@ -178,6 +194,8 @@ def main(argv: list[str] | None = None) -> None:
     if args.worker:
         run_worker(args)
         return
+    if args.sets < 0 or args.other_isa_sets < 0:
+        parser.error("--sets and --other-isa-sets count seed sets: neither may be negative")
     if args.sets + args.other_isa_sets < stability.MIN_SETS:
         parser.error(f"the stability model needs at least {stability.MIN_SETS} seed sets in all")
     plan = [(k, False) for k in range(args.sets)] + [(args.sets + k, True) for k in range(args.other_isa_sets)]

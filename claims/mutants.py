@@ -30,11 +30,18 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from claims.calibrate_smoke import SMOKE_CONFIG, data_arguments, worker_command
+from claims.calibrate_smoke import (
+    SMOKE_CONFIG,
+    data_arguments,
+    read_calibration,
+    worker_command,
+)
 from harness import REPOSITORY
 from harness.atomic import write_atomically
 from harness.config import RunConfig
+from harness.data.cifar10 import DatasetError, load_cifar10, resolve_source
 from harness.deciding import drift, stability
+from harness.settings import configured_cifar10
 
 # What a copy needs to train and decide a seed set.
 SOURCE = ("harness", "claims", "fixtures", "conftest.py", "pyproject.toml")
@@ -134,7 +141,10 @@ def link_decoded_data(from_cache: Path, to_cache: Path) -> None:
     to_cache.mkdir(parents=True, exist_ok=True)
     for decoded in from_cache.glob("cifar10-*"):
         if decoded.is_file() and not (to_cache / decoded.name).exists():
-            os.link(decoded, to_cache / decoded.name)
+            try:
+                os.link(decoded, to_cache / decoded.name)
+            except OSError:  # another file system (a tmpfs /tmp): copy instead
+                shutil.copy2(decoded, to_cache / decoded.name)
 
 
 def run(mutant: Mutant, cifar10: str | None, data_cache: Path, work: Path, config: RunConfig = SMOKE_CONFIG,
@@ -162,7 +172,7 @@ def run(mutant: Mutant, cifar10: str | None, data_cache: Path, work: Path, confi
 
 def judge(result: dict, expectations: dict) -> dict:
     """The two judgements of one mutant's result against the calibration."""
-    if "error" in result:
+    if "error" in result:  # the data were verified before the mutants ran: a crash is the bug's (its message says)
         return {"crashed": result["error"], "caught": True}
     pinned = {hid: h["pinned"] for hid, h in expectations["hypotheses"].items() if h["pinned"]}
     flipped = sorted(hid for hid, verdict in pinned.items() if result["hypotheses"][hid]["verdict"] != verdict)
@@ -174,7 +184,7 @@ def table(outcomes: dict[str, dict]) -> str:
     """The outcome per mutant: caught by the pinned verdicts alone, and by the pins plus the drift test."""
     def pins(o: dict) -> str:
         if "crashed" in o:
-            return "caught (crashed)"
+            return f"caught (crashed: {' '.join(o['crashed'])[:80]})"
         return f"caught ({len(o['pins_flipped'])} pins flipped)" if o["pins_flipped"] else "missed"
 
     def statistics(o: dict) -> str:
@@ -194,24 +204,39 @@ def table(outcomes: dict[str, dict]) -> str:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     data_arguments(parser, "where the decoded CIFAR-10 is cached (the mutants' runs are never cached there)")
-    parser.add_argument("--only", nargs="*", default=None, help="run only these mutants (names as in the table)")
+    parser.add_argument("--only", nargs="+", default=None,
+                        help="run only these mutants (names as in the table); the other rows of --out are kept")
     parser.add_argument("--sweep", action="store_true", help="also the graded mutants (learning rate, dropout rate, the masks' drop probability alone)")
     parser.add_argument("--out", default=str(REPOSITORY / RESULTS_FILE))
     args = parser.parse_args(argv)
-    expectations = json.loads((REPOSITORY / stability.EXPECTATIONS_FILE).read_text())
+    try:
+        expectations = read_calibration(REPOSITORY / stability.EXPECTATIONS_FILE)
+    except ValueError as error:
+        parser.error(str(error))
     chosen = MUTANTS + (SWEEP if args.sweep else ())
+    out, outcomes = Path(args.out), {}
     if args.only is not None:
         unknown = sorted(set(args.only) - {m.name for m in chosen})
         if unknown:
             parser.error(f"unknown mutant(s) {', '.join(unknown)}; choose from {', '.join(m.name for m in chosen)}")
         chosen = tuple(m for m in chosen if m.name in args.only)
-    outcomes = {}
+        try:  # the rows of the mutants not rerun stay
+            outcomes = json.loads(out.read_text()) if out.exists() else {}
+        except (OSError, json.JSONDecodeError) as error:
+            parser.error(f"cannot keep the other rows of {out}: {error!r}. Fix: name another --out, or delete it")
+    # The data first, verified by digest, so that a worker's crash is the planted bug's, not a missing archive's.
+    try:
+        path, origin = configured_cifar10(args.cifar10)
+        load_cifar10(resolve_source(path, origin=origin, cache_dir=Path(args.cache_dir), allow_download=False),
+                     cache_dir=Path(args.cache_dir))
+    except DatasetError as error:
+        parser.error(str(error))
     with tempfile.TemporaryDirectory(prefix="dropout-claims-mutants-") as work:
         for mutant in chosen:
             outcome = judge(run(mutant, args.cifar10, Path(args.cache_dir), Path(work)), expectations)
             outcomes[mutant.name] = {"kind": mutant.kind, "what": mutant.what, **outcome}
             print(table(outcomes), flush=True)
-    write_atomically(Path(args.out), lambda f: f.write((json.dumps(outcomes, indent=1) + "\n").encode()))
+    write_atomically(out, lambda f: f.write((json.dumps(outcomes, indent=1) + "\n").encode()))
 
 
 if __name__ == "__main__":

@@ -32,7 +32,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from claims import family
-from claims.calibrate_smoke import data_arguments
+from claims.calibrate_smoke import data_arguments, read_calibration
 from harness import HARNESS_VERSION, REPOSITORY
 from harness.atomic import write_atomically
 from harness.config import SMOKE, WRITEUP, RunConfig, Tier
@@ -122,13 +122,9 @@ def main(argv: list[str] | None = None) -> None:
     if args.sets < 1 or args.sets_per_program < 1:
         parser.error("--sets and --sets-per-program must be at least 1")
     try:
-        expectations = json.loads(Path(args.expectations).read_text())
-    except (OSError, json.JSONDecodeError) as error:
-        parser.error(f"cannot read the smoke calibration {args.expectations}: {error}. Fix: name the file with "
-                     "--expectations, or write it with python -m claims.calibrate_smoke")
-    if expectations["provenance"]["config_key"] != RunConfig(WRITEUP, SMOKE).key("", HARNESS_VERSION):
-        parser.error(f"{args.expectations} was calibrated for another smoke configuration or harness version: "
-                     "recalibrate first (python -m claims.calibrate_smoke)")
+        expectations = read_calibration(args.expectations)
+    except ValueError as error:
+        parser.error(f"{error} (--expectations)")
     calibration = drift.calibration_records(expectations["values"])
     pins = {h: e["pinned"] for h, e in expectations["hypotheses"].items() if e["pinned"]}
     first = len(calibration) if args.first_set is None else args.first_set
@@ -136,8 +132,13 @@ def main(argv: list[str] | None = None) -> None:
         parser.error(f"--first-set {first} reuses seeds of the calibration's sets 0-{len(calibration) - 1}, which "
                      f"are no fresh draws against it. Fix: --first-set {len(calibration)} or higher (the default)")
     out = Path(args.out)
-    done = json.loads(out.read_text()) if out.exists() else {"draws": []}
-    if done["draws"] and done["provenance"]["calibration"] != expectations["provenance"]:
+    try:
+        done = json.loads(out.read_text()) if out.exists() else {"draws": []}
+        judged_against = done["provenance"]["calibration"] if done["draws"] else None
+    except (OSError, json.JSONDecodeError, KeyError, TypeError) as error:
+        parser.error(f"cannot continue the draws in {out}: {error!r}. Fix: name another --out, or delete it to draw "
+                     "afresh")
+    if done["draws"] and judged_against != expectations["provenance"]:
         parser.error(f"{out} holds draws judged against another calibration than {args.expectations}; they do not "
                      "count with new ones. Fix: name another --out, or delete it to draw afresh")
     seen = {d["set"] for d in done["draws"]}

@@ -23,7 +23,10 @@ Candidates' runs are cached like the calibration's, so a rerun trains nothing ne
 from __future__ import annotations
 
 import argparse
+import hashlib
+import importlib.metadata
 import json
+import os
 import statistics
 import sys
 import tempfile
@@ -34,14 +37,18 @@ from claims.calibrate_smoke import (
     SMOKE_CONFIG,
     data_arguments,
     run_set,
+    smoke_config,
     without_data_path,
 )
-from harness import REPOSITORY
+from harness import HARNESS_VERSION, REPOSITORY
 from harness.atomic import write_atomically
-from harness.config import SMOKE, Tier
+from harness.config import MIN_EPOCHS, SMOKE, Tier
 from harness.deciding import stats
+from harness.training.runs import TRAINING_CODE, code_digest
 
 REFERENCE = "reports/reference/evidence-writeup.json"
+# The folders whose code turns a set's runs into its decisions (a kept result is named by their digest).
+DECIDING_CODE = ("claims", "harness/evidence", "harness/deciding")
 GRID_FILE = "fixtures/smoke_grid.json"
 
 
@@ -52,6 +59,9 @@ def parse_point(text: str) -> Tier:
     except ValueError:
         raise argparse.ArgumentTypeError(
             f"a grid point is TRAIN_PER_CLASSxEPOCHS, e.g. 100x24; got {text!r}") from None
+    if per_class < 1 or epochs < MIN_EPOCHS:
+        raise argparse.ArgumentTypeError(
+            f"grid point {text!r}: it needs at least 1 training image per class and {MIN_EPOCHS} epochs")
     return replace(SMOKE, train_per_class=per_class, epochs=epochs)
 
 
@@ -97,12 +107,23 @@ def score(sets: list[dict], reference: dict[str, str]) -> dict:
 
 
 def decided_set(index: int, other_isa: bool, args: argparse.Namespace, tmp: Path, tier: Tier, name: str) -> dict:
-    """Seed set `index` of a candidate, decided; kept in <cache>/grid-results so that a rerun decides only what
-    is new (delete that folder after changing a claim)."""
-    kept = Path(args.cache_dir) / "grid-results" / f"{name}-set{index}{'-sse4_2' if other_isa else ''}.json"
-    if kept.exists():
+    """Seed set `index` of a candidate, decided; kept in <cache>/grid-results under a name that digests what
+    decides it (the set's configuration, the code that trains, probes and decides, the jax version, $XLA_FLAGS),
+    so that a rerun decides only what is new and never reuses a stale result. (This process leaves jax alone:
+    the sets train in workers.)"""
+    config = replace(SMOKE_CONFIG, tier=tier)
+    code = [*TRAINING_CODE, *sorted(path for folder in DECIDING_CODE for path in (REPOSITORY / folder).glob("*.py"))]
+    decided_by = (f"{smoke_config(index, config).key('', HARNESS_VERSION)} {code_digest(code)} "
+                  f"jax {importlib.metadata.version('jax')} {os.environ.get('XLA_FLAGS', '')}")
+    tag = hashlib.sha256(decided_by.encode()).hexdigest()[:16]
+    kept = Path(args.cache_dir) / "grid-results" / f"{name}-set{index}{'-sse4_2' if other_isa else ''}-{tag}.json"
+    try:
         return json.loads(kept.read_text())
-    result = run_set(index, other_isa, args, tmp, False, config=replace(SMOKE_CONFIG, tier=tier))
+    except FileNotFoundError:
+        pass
+    except (OSError, json.JSONDecodeError) as error:
+        print(f"{kept} is damaged ({error!r}): deciding the set again", file=sys.stderr)
+    result = run_set(index, other_isa, args, tmp, False, config=config)
     kept.parent.mkdir(parents=True, exist_ok=True)
     write_atomically(kept, lambda f: f.write(json.dumps(result).encode()))
     return result
@@ -131,6 +152,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--other-isa-sets", type=int, default=1, help="further seed sets under SSE4.2")
     parser.add_argument("--out", default=str(REPOSITORY / GRID_FILE))
     args = parser.parse_args(argv)
+    if args.sets < 0 or args.other_isa_sets < 0 or args.sets + args.other_isa_sets < 2:
+        parser.error("--sets and --other-isa-sets count seed sets: neither negative, at least 2 in all (a point's "
+                     "stability needs sets to compare)")
     args.train_only = False
     reference = reference_verdicts(REPOSITORY / REFERENCE)
     plan = [(k, False) for k in range(args.sets)] + [(args.sets + k, True) for k in range(args.other_isa_sets)]

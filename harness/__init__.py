@@ -40,8 +40,8 @@ Imports, from the leaves (level 0) to the report (level 5): a module imports
 only from lower levels. tests/test_imports.py recomputes this drawing from the
 source and fails when it is stale or deeper than 5.
 
-    0  atomic  config  deciding.stats  reporting.browser  training.compile_cache  training.compiler  training.summaries
-    1  data.cifar10  deciding.redecide  deciding.sequential  deciding.size_grid  deciding.stability  deciding.writeup  reporting.figures  reporting.report  training.run_set
+    0  atomic  config  deciding.stats  training.compile_cache  training.compiler  training.summaries
+    1  data.cifar10  deciding.redecide  deciding.sequential  deciding.size_grid  deciding.stability  deciding.writeup  reporting.browser  reporting.figures  reporting.report  training.run_set
     2  data.tfds_source  deciding.drift  deciding.sequential_cost  multiverse.decide  reporting.compare  settings  training.distributed  training.input_pipeline  training.models
     3  evidence.evidence  multiverse.report  training.cache  training.train
     4  deciding.claim_check  evidence.probes  reporting.provenance  training.runs

@@ -50,6 +50,9 @@ def write_all_atomically(
     be written) leaves every old file as it was: the report never shows a
     new JSON beside an old HTML page.
     """
+    folders = [str(destination) for destination, _ in writes if Path(destination).is_dir()]
+    if folders:  # refused before anything is written: os.replace would fail only after the work
+        raise IsADirectoryError(f"cannot write {', '.join(folders)}: a folder is in the way. Fix: name a file")
     staged: list[tuple[str, Path]] = []
     try:
         for destination, write in writes:

@@ -49,6 +49,10 @@ if [[ -z "$commit" ]]; then
         exit 2
     fi
 fi
+if [[ -e "$out/log.txt" || -e "$out/benchmark.json" ]]; then
+    echo "--out $out already holds a run's outputs (log.txt, benchmark.json): they would be overwritten. Fix: name an empty folder" >&2
+    exit 2
+fi
 mkdir -p "$out" || exit 2
 out="$(cd "$out" && pwd)"
 

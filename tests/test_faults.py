@@ -24,6 +24,7 @@ from tiny_problem import NUM_TEST, NUM_TRAIN, tiny_config
 
 from fixtures.fake_cifar import FOLDER, make_fake_cifar10, write_fake_archive
 from fixtures.finite import nonfinite_problem
+from harness.atomic import write_all_atomically
 from harness.data.cifar10 import ARCHIVE_NAME, DatasetError, load_cifar10
 from harness.settings import offline_requested
 from harness.training import cache
@@ -308,12 +309,14 @@ def test_the_options_of_a_multi_process_run_are_refused_without_distributed(inne
     result.stderr.fnmatch_lines(["*--coordinator, --process-id only apply to a multi-process run. Fix: add --distributed*"])
 
 
-@pytest.mark.parametrize("where", ["a folder", "an unwritable folder"])
+@pytest.mark.parametrize("where", ["a folder", "an unwritable folder", "a JSON name"])
 def test_an_unwritable_report_fails_at_start_up(inner, where):
     if where == "a folder":
-        report = inner.path / "adir"
+        report = inner.path / "adir.html"
         report.mkdir()
         expected = "*could not write the evidence report*is a folder*Fix: pass --report PATH*"
+    elif where == "a JSON name":  # its own .json beside it would overwrite it
+        report, expected = inner.path / "adir.json", "*the report is an HTML page; name it .html*"
     else:
         blocker = inner.path / "not-a-folder"
         blocker.write_text("a file where the report's folder should be")
@@ -322,6 +325,15 @@ def test_an_unwritable_report_fails_at_start_up(inner, where):
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines([expected])
     assert not (inner.path / "adir.json").exists()
+    assert not (inner.path / "adir.html").is_file()
+
+
+def test_an_atomic_write_onto_a_folder_is_refused_before_anything_is_written(tmp_path):
+    (tmp_path / "taken").mkdir()
+    with pytest.raises(IsADirectoryError, match="a folder is in the way"):
+        write_all_atomically([(tmp_path / "first.json", lambda f: f.write(b"{}")),
+                              (tmp_path / "taken", lambda f: f.write(b"x"))])
+    assert not (tmp_path / "first.json").exists() and not list(tmp_path.glob(".*.tmp"))
 
 
 class _RunsCode:

@@ -70,6 +70,28 @@ def test_a_planted_bug_is_caught_by_the_drift_test_end_to_end(tmp_path):
     assert ":train_relu_" in found.moved[0].name and found.moved[0].name.endswith("[0]"), found.message()
 
 
+def test_a_missing_archive_is_refused_before_any_mutant_runs(tmp_path, capsys, monkeypatch):
+    """Else every worker would crash on it, and each crash would count as a caught bug."""
+    monkeypatch.setattr(mutants, "run", lambda *args, **kwargs: pytest.fail("a mutant ran"))
+    out = tmp_path / "mutants.json"
+    with pytest.raises(SystemExit):
+        mutants.main(["--cifar10", str(tmp_path / "nowhere.tar.gz"), "--cache-dir", str(tmp_path), "--out", str(out)])
+    assert "does not exist" in capsys.readouterr().err and not out.exists()
+
+
+def test_the_decoded_data_are_copied_where_they_cannot_be_linked(tmp_path, monkeypatch):
+    source = tmp_path / "cache"
+    source.mkdir()
+    (source / "cifar10-abc.npz").write_bytes(b"decoded")
+
+    def cross_device(*_):
+        raise OSError(18, "Invalid cross-device link")
+
+    monkeypatch.setattr(mutants.os, "link", cross_device)
+    mutants.link_decoded_data(source, tmp_path / "copy")
+    assert (tmp_path / "copy" / "cifar10-abc.npz").read_bytes() == b"decoded"
+
+
 def test_a_graded_mutant_of_an_unknown_parameter_is_refused():
     with pytest.raises(ValueError, match="choose lr, rate or mask"):
         mutants.graded("momentum", 2.0)

@@ -30,3 +30,11 @@ def test_a_discrete_statistic_is_decided_by_sign_flips_and_the_rest_keep_their_t
     with pytest.raises(SystemExit, match="needs a rerun"):
         redecide.redecide(report)
     assert next(c["verdict"] for c in again["claims"] if c["id"] == "C3") == stats.SUPPORTED
+
+
+def test_an_out_that_is_a_file_is_refused_with_the_fix(tmp_path, capsys):
+    taken = tmp_path / "redecided"
+    taken.write_text("a file")
+    with pytest.raises(SystemExit):
+        redecide.main(["--out", str(taken)])
+    assert "is a file; it names the folder" in capsys.readouterr().err and taken.read_text() == "a file"

@@ -372,3 +372,5 @@ def test_cost_command_writes_every_primary_hypothesis_of_both_references(tmp_pat
     assert text.count("| C1 |") == 2
     with pytest.raises(SystemExit):
         cost.main(["--batch", "9", "--cap", "8", "--out", str(out)])
+    with pytest.raises(SystemExit):
+        cost.main(["--seed", "-1", "--out", str(out)])

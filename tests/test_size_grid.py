@@ -111,3 +111,12 @@ def test_the_committed_table_is_current_complete_and_within_its_bounds():
     assert size_grid.TABLE.read_text() == size_grid.render(facts), (
         "reports/size-grid.md is not the rendering of size-grid.json: regenerate both, never edit them")
     assert (REPOSITORY / "README.md").read_text().count("reports/size-grid.md") >= 1
+
+
+@pytest.mark.parametrize("argv, message", [(["--out", "table.json"], "name it .md"),
+                                           (["--seed", "-1"], "a seed is a non-negative integer")])
+def test_bad_options_are_refused_before_the_grid_is_computed(argv, message, capsys, monkeypatch):
+    monkeypatch.setattr(size_grid, "grid_facts", lambda *_: pytest.fail("the grid was computed"))
+    with pytest.raises(SystemExit):
+        size_grid.main(argv)
+    assert message in capsys.readouterr().err

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from scipy import stats as scipy_stats
 
+from claims import calibrate_smoke
 from harness import REPOSITORY
 from harness.deciding import stability
 from harness.deciding.stats import ALPHA, INCONCLUSIVE, REFUTED, SUPPORTED
@@ -194,3 +195,11 @@ def test_the_pins_say_what_they_cannot_see():
     assert words in pinned.stability()
     assert words not in stability.Expectation("C2", {SUPPORTED: 8, REFUTED: 0, INCONCLUSIVE: 8}, None, None,
                                               seeds).stability()
+
+
+@pytest.mark.parametrize("argv", [["--sets", "15", "--other-isa-sets", "-3"], ["--sets", "-3", "--other-isa-sets", "13"]])
+def test_a_negative_count_of_seed_sets_is_refused(argv, capsys, monkeypatch):
+    monkeypatch.setattr(calibrate_smoke, "run_set", lambda *_, **__: pytest.fail("a seed set ran"))
+    with pytest.raises(SystemExit):
+        calibrate_smoke.main(argv)
+    assert "neither may be negative" in capsys.readouterr().err

@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from harness import REPOSITORY
+from harness.atomic import write_atomically
 from harness.deciding import stats
 
 REFERENCE = REPOSITORY / "reports" / "reference"
@@ -81,15 +82,18 @@ def redecide(report: dict) -> dict:
     return out
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=REFERENCE / "redecided")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
+    if args.out.exists() and not args.out.is_dir():
+        parser.error(f"--out {args.out} is a file; it names the folder the redecided reports go to")
     args.out.mkdir(parents=True, exist_ok=True)
     for protocol in PROTOCOLS:
         name = f"evidence-{protocol}.json"
         report = json.loads((REFERENCE / name).read_text())
-        (args.out / name).write_text(json.dumps(redecide(report), indent=1) + "\n")
+        text = json.dumps(redecide(report), indent=1) + "\n"
+        write_atomically(args.out / name, lambda f, text=text: f.write(text.encode()))
         print(f"wrote {args.out / name}")
 
 

@@ -379,6 +379,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             parser.error(f"--{name.replace('_', '-')} must be at least 1")
     if args.batch > args.cap:
         parser.error("--batch must not exceed --cap")
+    if args.seed < 0:
+        parser.error(f"--seed {args.seed}: a seed is a non-negative integer")
     text = report(args.paths, args.batch, args.cap, args.seed, args.validity_paths)
     write_atomically(args.out, lambda f: f.write(text.encode("utf-8")))
     print(f"wrote {args.out}")

@@ -58,7 +58,7 @@ import numpy as np
 from scipy import stats as scipy_stats
 
 from harness import REPOSITORY
-from harness.atomic import write_atomically
+from harness.atomic import write_all_atomically
 from harness.deciding import stats
 
 ALPHA = stats.ALPHA
@@ -423,11 +423,10 @@ def render(facts: dict) -> str:
 
 
 def write(facts: dict, out: Path) -> None:
-    """The table at `out` and its numbers beside it (.json), each written atomically."""
-    data = json.dumps(facts, indent=1) + "\n"
-    write_atomically(out.with_suffix(".json"), lambda f: f.write(data.encode()))
-    text = render(facts)
-    write_atomically(out, lambda f: f.write(text.encode()))
+    """The table at `out` and its numbers beside it (.json), written together: both or neither."""
+    data, text = json.dumps(facts, indent=1) + "\n", render(facts)
+    write_all_atomically([(out.with_suffix(".json"), lambda f: f.write(data.encode())),
+                          (out, lambda f: f.write(text.encode()))])
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -436,6 +435,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=TABLE)
     args = parser.parse_args(argv)
+    if args.out.suffix == ".json":
+        parser.error(f"--out {args.out}: its numbers are written beside it as .json, over the table; name it .md")
+    if args.seed < 0:
+        parser.error(f"--seed {args.seed}: a seed is a non-negative integer")
     if args.sims < 100:
         parser.error(f"--sims {args.sims} is too few for a size near alpha = {ALPHA}; use at least 100")
     facts = grid_facts(args.sims, args.seed)

@@ -23,6 +23,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from harness.atomic import write_atomically
+
 CHROMIUM_ENV = "CHROMIUM"  # an explicit executable overrides the search
 CHROMIUM_NAMES = ("chromium", "chromium-browser")
 # `--headless` itself is added by playwright (headless=True).
@@ -259,7 +261,8 @@ def check_report_in_browser(
         page.goto(Path(html_path).resolve().as_uri(), wait_until="load")
         seen = page.evaluate(_INSPECT_PAGE)
         layout = check_layout(page)
-        page.screenshot(path=str(screenshot_path), full_page=full_page)
+        image = page.screenshot(full_page=full_page)
+        write_atomically(Path(screenshot_path), lambda f: f.write(image))
     finally:
         page.close()
 
