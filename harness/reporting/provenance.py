@@ -11,12 +11,14 @@ import importlib.metadata
 import platform
 import subprocess
 import sys
+from pathlib import Path
 from typing import Any
 
 import jax
 
 from harness import HARNESS_VERSION, REPOSITORY
 from harness.evidence.evidence import Evidence
+from harness.training.compiler import numeric_path
 
 # Names the commit of a tree copied to another machine (scripts/gpu_full_tier.sh documents it).
 COMMIT_ENV_VAR = "DROPOUT_CLAIMS_COMMIT"
@@ -38,6 +40,11 @@ def of(ev: Evidence | None, session_seconds: float, *, told_commit: str | None =
         "python": platform.python_version(),
         "versions": {name: _version(name) for name in LIBRARIES},
         "devices": [str(d) for d in jax.devices()],
+        # What the device and the host are, as they report it (a GPU's model; the CPU's), and the numeric path
+        # the runs of this process train on (the run cache keys by it).
+        "device_kinds": sorted({d.device_kind for d in jax.devices()}),
+        "cpu": cpu_model(),
+        "numeric_path": numeric_path(),
         "wall_seconds": {"session": round(session_seconds, 1)},
         # Filled in below when the tier's evidence was gathered (absent: the data or training failed).
         "dataset_digest": None,
@@ -74,6 +81,17 @@ def _git_state(told_commit: str | None) -> tuple[str, bool]:
         return git("rev-parse", "HEAD"), bool(git("status", "--porcelain"))
     except (OSError, subprocess.CalledProcessError):
         return "unknown (not a git checkout)", False
+
+
+def cpu_model() -> str:
+    """The host CPU's model name (Linux's /proc/cpuinfo), else what `platform` knows."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
 
 
 def _version(name: str) -> str:
