@@ -114,7 +114,7 @@ def _head(variables: dict, relu0: jax.Array, masks_fn, widths) -> jax.Array:
     """Logits from the first hidden layer's ReLU output onward, with dropout via `masks_fn(layer, h)`.
 
     The first layer (Dense 3072->256, BN, ReLU) is identical for every mask, so
-    Monte-Carlo passes start after it: a 20x saving on the costliest layer.
+    Monte-Carlo passes start after it: the costliest layer runs once, not once per sample.
     """
     params, stats = variables["params"], variables["batch_stats"]
     h = masks_fn(0, relu0)

@@ -33,10 +33,10 @@ from harness.training.models import arms_of
 from harness.training.run_set import Kept, RunSet, RunState, Snapshot
 
 MANIFEST = "__manifest__"
-# Checkpoints are written at chunk boundaries, but at most this often: the
-# full tier's state is about 10 MB per run, and writing it after every chunk
-# would cost more than the training it protects. A kill loses at most this
-# much training plus one chunk.
+# Checkpoints are written at chunk boundaries, but at most this often: writing
+# the whole state after every chunk costs time the training would otherwise
+# spend (`python benchmarks/checkpoint_cost.py` times the modes side by side).
+# A kill loses at most this much training plus one chunk.
 CHECKPOINT_INTERVAL_S = 30.0
 FIX_CACHE = "Fix: make it writable, or point --cache-dir or DROPOUT_CLAIMS_CACHE at a writable folder."
 

@@ -218,8 +218,8 @@ def max_chunk_epochs() -> int:
     """Epochs per compiled chunk, at most, on this backend.
 
     Between chunks the host checks for divergence, honours Ctrl-C and saves
-    checkpoints, so a chunk should last seconds: an accelerator trains 10
-    epochs of the full tier in that time, a CPU about 2 of the smoke tier.
+    checkpoints, so a chunk should last seconds: 10 epochs of the full tier on an
+    accelerator, 2 of the smoke tier on a CPU (the progress bar shows seconds per epoch).
     """
     return 2 if jax.default_backend() == "cpu" else 10
 
