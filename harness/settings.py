@@ -1,7 +1,7 @@
 """The settings of a claims run as plain data, and the rules that resolve them from the environment.
 
 What the pytest plugin (fixtures/options.py) and the command-line tools (claims/calibrate_smoke.py,
-benchmarks/checkpoint_cost.py) share, without pytest: where the data and the cache are, whether downloads are
+claims/null_draws.py, benchmarks/test_checkpoint_cost.py) share, without pytest: where the data and the cache are, whether downloads are
 allowed, and the resolved `Settings` (--seeds auto's batch and cap are resolved by deciding/until_decided.py's
 `resolve_auto`). A setting that is wrong
 raises ValueError naming the fix; the plugin turns that into pytest's usage error. Each variable named here is

@@ -35,7 +35,7 @@ from harness.training.run_set import Kept, RunSet, RunState, Snapshot
 MANIFEST = "__manifest__"
 # Checkpoints are written at chunk boundaries, but at most this often: writing
 # the whole state after every chunk costs time the training would otherwise
-# spend (`python benchmarks/checkpoint_cost.py` times the modes side by side).
+# spend (`pytest benchmarks/test_checkpoint_cost.py -s` times the modes side by side).
 # A kill loses at most this much training plus one chunk.
 CHECKPOINT_INTERVAL_S = 30.0
 FIX_CACHE = "Fix: make it writable, or point --cache-dir or DROPOUT_CLAIMS_CACHE at a writable folder."
