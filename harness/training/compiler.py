@@ -15,7 +15,7 @@ On a CPU, XLA hands each program to LLVM at optimisation level 2 by default; the
 Only the training chunk runs for long. Every other program (initialisation, the epoch-0 and final evaluations,
 the finite check, the probes) runs once or a few times per training, so compiling it costs as much as running
 it or more. Those are compiled with XLA's older loop emitters as well (`xla_cpu_use_fusion_emitters` off),
-which compile them faster; they run about as fast, the probes somewhat slower, by less than compiling them
+which compile them faster; they run about as fast, the probes slower, by less than compiling them
 saves. The chunk keeps the fusion emitters, without which it trains markedly slower.
 `pytest benchmarks/test_compile_cache.py -s -k options` measures each choice against the harness's: XLA's
 defaults, and the fusion emitters for every program or for none. Its measurement on a 2-core CPU, medians of three
