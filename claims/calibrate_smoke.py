@@ -38,7 +38,7 @@ from pathlib import Path
 from harness import HARNESS_VERSION, REPOSITORY
 from harness.atomic import write_atomically
 from harness.config import SMOKE, WRITEUP, RunConfig
-from harness.data.cifar10 import load_cifar10, resolve_source
+from harness.data.cifar10 import Cifar10, load_cifar10, resolve_source
 from harness.deciding import drift, stability
 from harness.settings import cache_dir_of, configured_cifar10
 
@@ -79,9 +79,7 @@ def run_worker(args: argparse.Namespace) -> None:
 
     config = smoke_config(args.set_index, RunConfig.from_dict(json.loads(args.config)) if args.config else SMOKE_CONFIG)
     cache_dir = Path(args.cache_dir)
-    path, origin = configured_cifar10(args.cifar10)
-    cifar = load_cifar10(resolve_source(path, origin=origin, cache_dir=cache_dir, allow_download=False),
-                         cache_dir=cache_dir)
+    cifar = local_cifar10(args.cifar10, cache_dir)
     start = time.perf_counter()
     if args.levels_only:  # no probes, no decisions: the levels alone (tests/test_mutants.py)
         run_set, _ = get_runs(config, prepare(cifar, config), cache_dir=cache_dir)
@@ -168,6 +166,14 @@ def read_calibration(path: str | Path) -> dict:
         raise ValueError(f"{path} was calibrated for another smoke configuration or harness version: "
                          "recalibrate first (python -m claims.calibrate_smoke)")
     return expectations
+
+
+def local_cifar10(cifar10: str | None, cache_dir: Path) -> Cifar10:
+    """The CIFAR-10 that `data_arguments` name, verified by digest and never downloaded (a DatasetError with the
+    fix when it is missing or damaged): what every command that trains smoke seed sets reads."""
+    path, origin = configured_cifar10(cifar10)
+    return load_cifar10(resolve_source(path, origin=origin, cache_dir=cache_dir, allow_download=False),
+                        cache_dir=cache_dir)
 
 
 def data_arguments(parser: argparse.ArgumentParser, cache_help: str) -> None:

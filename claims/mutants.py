@@ -33,15 +33,15 @@ from pathlib import Path
 from claims.calibrate_smoke import (
     SMOKE_CONFIG,
     data_arguments,
+    local_cifar10,
     read_calibration,
     worker_command,
 )
 from harness import REPOSITORY
 from harness.atomic import write_atomically
 from harness.config import RunConfig
-from harness.data.cifar10 import DatasetError, load_cifar10, resolve_source
+from harness.data.cifar10 import DatasetError
 from harness.deciding import drift, stability
-from harness.settings import configured_cifar10
 
 # What a copy needs to train and decide a seed set.
 SOURCE = ("harness", "claims", "fixtures", "conftest.py", "pyproject.toml")
@@ -226,9 +226,7 @@ def main(argv: list[str] | None = None) -> None:
             parser.error(f"cannot keep the other rows of {out}: {error!r}. Fix: name another --out, or delete it")
     # The data first, verified by digest, so that a worker's crash is the planted bug's, not a missing archive's.
     try:
-        path, origin = configured_cifar10(args.cifar10)
-        load_cifar10(resolve_source(path, origin=origin, cache_dir=Path(args.cache_dir), allow_download=False),
-                     cache_dir=Path(args.cache_dir))
+        local_cifar10(args.cifar10, Path(args.cache_dir))
     except DatasetError as error:
         parser.error(str(error))
     with tempfile.TemporaryDirectory(prefix="dropout-claims-mutants-") as work:

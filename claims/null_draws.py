@@ -32,15 +32,13 @@ from dataclasses import replace
 from pathlib import Path
 
 from claims import family
-from claims.calibrate_smoke import data_arguments, read_calibration
+from claims.calibrate_smoke import data_arguments, local_cifar10, read_calibration
 from harness import HARNESS_VERSION, REPOSITORY
 from harness.atomic import write_atomically
 from harness.config import SMOKE, WRITEUP, RunConfig, Tier
-from harness.data.cifar10 import load_cifar10, resolve_source
 from harness.deciding import drift, stability
 from harness.evidence import probes
 from harness.evidence.evidence import Evidence
-from harness.settings import configured_cifar10
 from harness.training.compiler import numeric_path
 from harness.training.input_pipeline import TierData, prepare
 from harness.training.run_set import RunSet
@@ -143,10 +141,7 @@ def main(argv: list[str] | None = None) -> None:
                      "count with new ones. Fix: name another --out, or delete it to draw afresh")
     seen = {d["set"] for d in done["draws"]}
     drawn_on = numeric_path()
-    path, origin = configured_cifar10(args.cifar10)
-    cache_dir = Path(args.cache_dir)
-    cifar = load_cifar10(resolve_source(path, origin=origin, cache_dir=cache_dir, allow_download=False),
-                         cache_dir=cache_dir)
+    cifar = local_cifar10(args.cifar10, Path(args.cache_dir))
     for batch in batches(first, args.sets, args.sets_per_program):
         if all(k in seen for k in batch):
             continue
