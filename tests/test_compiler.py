@@ -43,3 +43,18 @@ def test_an_option_that_xla_flags_sets_is_left_to_it(monkeypatch):
     assert compiler.options() is None
     monkeypatch.setenv("XLA_FLAGS", "--xla_cpu_max_isa=SSE4_2")
     assert compiler.options() == compiler.CPU_OPTIONS | compiler.CPU_RUN_ONCE_OPTIONS
+
+
+@pytest.mark.skipif(jax.default_backend() != "cpu", reason="the processor is named on a CPU")
+def test_cpus_of_other_vector_widths_are_other_numeric_paths(monkeypatch):
+    def cpu(flags: str, model: str = "AMD EPYC"):
+        monkeypatch.setattr(compiler, "_cpuinfo", {"model name": model, "flags": flags}.get)
+        return compiler.numeric_path(), compiler.vector_instructions()
+
+    avx2, avx2_set = cpu("fpu sse4_2 avx avx2 fma")
+    avx512, avx512_set = cpu("fpu sse4_2 avx avx2 fma avx512f avx512bw")
+    assert (avx2_set, avx512_set) == ("avx2+fma", "avx512f+fma") and avx2 != avx512
+    assert cpu("fpu sse4_2 avx")[1] == "avx" and cpu("fp asimd")[1] == ""  # no FMA named; not an x86 CPU
+    assert "AMD EPYC" in avx2 and avx2 != cpu("fpu sse4_2 avx avx2 fma", model="Intel Xeon")[0]
+    monkeypatch.setattr(compiler, "_cpuinfo", lambda field: "")  # no /proc/cpuinfo: the machine still named
+    assert compiler.cpu_model() and compiler.numeric_path().startswith("cpu:")

@@ -11,14 +11,13 @@ import importlib.metadata
 import platform
 import subprocess
 import sys
-from pathlib import Path
 from typing import Any
 
 import jax
 
 from harness import HARNESS_VERSION, REPOSITORY
 from harness.evidence.evidence import Evidence
-from harness.training.compiler import numeric_path
+from harness.training.compiler import cpu_model, numeric_path
 
 # Names the commit of a tree copied to another machine (scripts/gpu_full_tier.sh documents it).
 COMMIT_ENV_VAR = "DROPOUT_CLAIMS_COMMIT"
@@ -81,17 +80,6 @@ def _git_state(told_commit: str | None) -> tuple[str, bool]:
         return git("rev-parse", "HEAD"), bool(git("status", "--porcelain"))
     except (OSError, subprocess.CalledProcessError):
         return "unknown (not a git checkout)", False
-
-
-def cpu_model() -> str:
-    """The host CPU's model name (Linux's /proc/cpuinfo), else what `platform` knows."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def _version(name: str) -> str:

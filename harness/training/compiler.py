@@ -30,6 +30,7 @@ from __future__ import annotations
 import os
 import platform
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import jax
@@ -37,12 +38,44 @@ import jax
 
 def numeric_path() -> str:
     """Where this process's numbers come from, besides the jax build and the options below: its devices, the
-    processor and $XLA_FLAGS. Training is chaotic, so each path is a fresh random draw of a configuration: the run
-    cache never reuses one path's runs for another (training/runs.py), and the smoke calibration's null draws
-    name theirs (claims/null_draws.py)."""
+    processor (on a CPU: its model and the widest vector instructions XLA may use on it) and $XLA_FLAGS. Training
+    is chaotic, so each path is a fresh random draw of a configuration: the run cache never reuses one path's runs
+    for another (training/runs.py), and the smoke calibration's null draws name theirs (claims/null_draws.py)."""
     devices = sorted({f"{d.platform}:{d.device_kind}" for d in jax.devices()})
+    processor = platform.machine()
+    if any(d.platform == "cpu" for d in jax.devices()):
+        processor += f" ({'; '.join(detail for detail in (cpu_model(), vector_instructions()) if detail)})"
     flags = os.environ.get("XLA_FLAGS", "").strip()
-    return f"{', '.join(devices)} on {platform.processor() or platform.machine()}" + (f" with {flags}" if flags else "")
+    return f"{', '.join(devices)} on {processor}" + (f" with {flags}" if flags else "")
+
+
+def _cpuinfo(field: str) -> str:
+    """The first `field` line of Linux's /proc/cpuinfo ("" where there is none)."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.split(":", 1)[0].strip() == field:
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return ""
+
+
+def cpu_model() -> str:
+    """The host CPU's model name (Linux's /proc/cpuinfo), else what `platform` knows."""
+    return _cpuinfo("model name") or platform.processor() or platform.machine()
+
+
+# x86 vector instruction sets, widest first: XLA compiles for the widest the CPU has (unless
+# --xla_cpu_max_isa caps it), and another width sums in another order, so it is another numeric path.
+X86_VECTOR_SETS = ("avx512f", "avx2", "avx", "sse4_2")
+
+
+def vector_instructions() -> str:
+    """The widest x86 vector instruction set of the host CPU, with "+fma" where it fuses multiply-adds (which
+    round once where a multiply and an add round twice); "" on other CPUs."""
+    flags = set(_cpuinfo("flags").split())
+    widest = next((name for name in X86_VECTOR_SETS if name in flags), "")
+    return widest + ("+fma" if widest and "fma" in flags else "")
 
 
 # The CPU's options for the programs that run long (the training chunk); with both {}, every program compiles
