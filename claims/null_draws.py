@@ -16,9 +16,9 @@ exactly as the smoke tests do, and tests it against the committed calibration
 The result, written atomically after every program so that a rerun continues where it stopped: per set the
 drift statistic over its threshold, the values that moved most and the pins that changed; in all, the count
 of each kind of alarm with its exact 95% bounds (`drift.alarm_rate`), and each draw's numeric path. On a path
-the calibration never saw (a GPU, for a calibration drawn on CPUs; on such a CPU, XLA_FLAGS=--xla_cpu_max_isa=AVX,
-256-bit vectors without fused multiply-adds, for one calibrated natively and under SSE4.2) these are the
-fresh-machine draws the promises are about, and draws from several such paths count together. The draws are
+the calibration never saw (a GPU, for a calibration drawn on CPUs; a CPU of another vector width, natively; on the
+calibration's kind of CPU, XLA_FLAGS=--xla_cpu_max_isa=AVX, 256-bit vectors without fused multiply-adds, for one
+calibrated natively and under SSE4.2) these are the fresh-machine draws the promises are about, and draws from several such paths count together. The draws are
 made on this machine's default backend; every set is one draw.
 """
 
