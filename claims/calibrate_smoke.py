@@ -38,7 +38,7 @@ from pathlib import Path
 from harness import HARNESS_VERSION, REPOSITORY
 from harness.atomic import write_atomically
 from harness.config import SMOKE, WRITEUP, RunConfig
-from harness.data.cifar10 import Cifar10, load_cifar10, resolve_source
+from harness.data.cifar10 import Cifar10, DatasetError, load_cifar10, resolve_source
 from harness.deciding import drift, stability
 from harness.settings import cache_dir_of, configured_cifar10
 
@@ -171,9 +171,28 @@ def read_calibration(path: str | Path) -> dict:
 def local_cifar10(cifar10: str | None, cache_dir: Path) -> Cifar10:
     """The CIFAR-10 that `data_arguments` name, verified by digest and never downloaded (a DatasetError with the
     fix when it is missing or damaged): what every command that trains smoke seed sets reads."""
+    return load_cifar10(local_source(cifar10, cache_dir), cache_dir=cache_dir)
+
+
+def local_source(cifar10: str | None, cache_dir: Path) -> Path:
+    """Where `local_cifar10` reads from (--cifar10, else $DROPOUT_CLAIMS_CIFAR10, else the archive in
+    `cache_dir`), as an absolute path."""
     path, origin = configured_cifar10(cifar10)
-    return load_cifar10(resolve_source(path, origin=origin, cache_dir=cache_dir, allow_download=False),
-                        cache_dir=cache_dir)
+    return resolve_source(path, origin=origin, cache_dir=cache_dir, allow_download=False).resolve()
+
+
+def settle_worker_paths(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """For a command whose seed sets train in worker processes: verify the data here, once, and hand the workers
+    absolute paths (`args.cifar10`, `args.cache_dir`). A worker runs in another folder with a cache of its own, so
+    a relative path, or an archive found only in this command's cache, would be missing there, and its crash
+    would look like the run's own failure. Missing or damaged data is a usage error naming the fix."""
+    args.cache_dir = str(Path(args.cache_dir).resolve())
+    try:
+        source = local_source(args.cifar10, Path(args.cache_dir))
+        load_cifar10(source, cache_dir=Path(args.cache_dir))
+    except DatasetError as error:
+        parser.error(str(error))
+    args.cifar10 = str(source)
 
 
 def data_arguments(parser: argparse.ArgumentParser, cache_help: str) -> None:
@@ -204,6 +223,7 @@ def main(argv: list[str] | None = None) -> None:
         parser.error("--sets and --other-isa-sets count seed sets: neither may be negative")
     if args.sets + args.other_isa_sets < stability.MIN_SETS:
         parser.error(f"the stability model needs at least {stability.MIN_SETS} seed sets in all")
+    settle_worker_paths(parser, args)
     plan = [(k, False) for k in range(args.sets)] + [(args.sets + k, True) for k in range(args.other_isa_sets)]
     with tempfile.TemporaryDirectory() as tmp:
         sets = [run_set(k, isa, args, Path(tmp), args.train_only) for k, isa in plan]

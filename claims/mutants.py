@@ -33,14 +33,13 @@ from pathlib import Path
 from claims.calibrate_smoke import (
     SMOKE_CONFIG,
     data_arguments,
-    local_cifar10,
     read_calibration,
+    settle_worker_paths,
     worker_command,
 )
 from harness import REPOSITORY
 from harness.atomic import write_atomically
 from harness.config import RunConfig
-from harness.data.cifar10 import DatasetError
 from harness.deciding import drift, stability
 
 # What a copy needs to train and decide a seed set.
@@ -175,7 +174,9 @@ def judge(result: dict, expectations: dict) -> dict:
     if "error" in result:  # the data were verified before the mutants ran: a crash is the bug's (its message says)
         return {"crashed": result["error"], "caught": True}
     pinned = {hid: h["pinned"] for hid, h in expectations["hypotheses"].items() if h["pinned"]}
-    flipped = sorted(hid for hid, verdict in pinned.items() if result["hypotheses"][hid]["verdict"] != verdict)
+    # A pinned hypothesis the run did not decide at all counts as flipped.
+    flipped = sorted(hid for hid, verdict in pinned.items()
+                     if result["hypotheses"].get(hid, {}).get("verdict") != verdict)
     found = drift.check(drift.calibration_records(expectations["values"]), result["values"])
     return {"pins_flipped": flipped, "drift": found.as_dict(), "caught": bool(flipped) or found.drifted}
 
@@ -225,16 +226,14 @@ def main(argv: list[str] | None = None) -> None:
         except (OSError, json.JSONDecodeError) as error:
             parser.error(f"cannot keep the other rows of {out}: {error!r}. Fix: name another --out, or delete it")
     # The data first, verified by digest, so that a worker's crash is the planted bug's, not a missing archive's.
-    try:
-        local_cifar10(args.cifar10, Path(args.cache_dir))
-    except DatasetError as error:
-        parser.error(str(error))
+    settle_worker_paths(parser, args)
     with tempfile.TemporaryDirectory(prefix="dropout-claims-mutants-") as work:
         for mutant in chosen:
             outcome = judge(run(mutant, args.cifar10, Path(args.cache_dir), Path(work)), expectations)
             outcomes[mutant.name] = {"kind": mutant.kind, "what": mutant.what, **outcome}
             print(table(outcomes), flush=True)
-    write_atomically(out, lambda f: f.write((json.dumps(outcomes, indent=1) + "\n").encode()))
+            # After every mutant, so that an interrupted sweep keeps the rows it finished.
+            write_atomically(out, lambda f: f.write((json.dumps(outcomes, indent=1) + "\n").encode()))
 
 
 if __name__ == "__main__":

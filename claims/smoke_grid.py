@@ -37,6 +37,7 @@ from claims.calibrate_smoke import (
     SMOKE_CONFIG,
     data_arguments,
     run_set,
+    settle_worker_paths,
     smoke_config,
     without_data_path,
 )
@@ -155,6 +156,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.sets < 0 or args.other_isa_sets < 0 or args.sets + args.other_isa_sets < 2:
         parser.error("--sets and --other-isa-sets count seed sets: neither negative, at least 2 in all (a point's "
                      "stability needs sets to compare)")
+    settle_worker_paths(parser, args)
     args.train_only = False
     reference = reference_verdicts(REPOSITORY / REFERENCE)
     plan = [(k, False) for k in range(args.sets)] + [(args.sets + k, True) for k in range(args.other_isa_sets)]

@@ -7,6 +7,7 @@ the copy trained in a process of its own, its levels tested for drift against
 calibration seed sets of the same configuration trained here.
 """
 
+import argparse
 import json
 import os
 from pathlib import Path
@@ -14,11 +15,11 @@ from pathlib import Path
 import pytest
 from tiny_problem import tiny_cifar_config
 
-from claims import mutants
+from claims import calibrate_smoke, mutants
 from claims.calibrate_smoke import SMOKE_CONFIG, smoke_config, worker_command
 from harness import REPOSITORY
 from harness.config import RunConfig
-from harness.data.cifar10 import ENV_VAR, load_cifar10
+from harness.data.cifar10 import ARCHIVE_NAME, ENV_VAR, load_cifar10
 from harness.deciding import drift
 from harness.settings import cache_dir_of
 from harness.training.input_pipeline import prepare
@@ -77,6 +78,40 @@ def test_a_missing_archive_is_refused_before_any_mutant_runs(tmp_path, capsys, m
     with pytest.raises(SystemExit):
         mutants.main(["--cifar10", str(tmp_path / "nowhere.tar.gz"), "--cache-dir", str(tmp_path), "--out", str(out)])
     assert "does not exist" in capsys.readouterr().err and not out.exists()
+
+
+def test_the_workers_are_handed_absolute_paths_to_data_verified_here(tmp_path, monkeypatch):
+    """A worker runs in another folder with a cache of its own: a relative path, or an archive found only in this
+    command's cache, would be missing there, and every mutant's crash on it would count as a caught bug."""
+    verified = []
+    monkeypatch.setattr(calibrate_smoke, "load_cifar10", lambda source, cache_dir: verified.append(source))
+    monkeypatch.delenv(ENV_VAR, raising=False)
+    monkeypatch.chdir(tmp_path)
+    here = tmp_path.resolve()
+    for folder in ("data", "cache"):
+        (here / folder).mkdir()
+        (here / folder / ARCHIVE_NAME).write_bytes(b"")
+    given = argparse.Namespace(cifar10=f"data/{ARCHIVE_NAME}", cache_dir="cache")
+    calibrate_smoke.settle_worker_paths(argparse.ArgumentParser(), given)
+    assert (given.cifar10, given.cache_dir) == (str(here / "data" / ARCHIVE_NAME), str(here / "cache"))
+    found_in_cache = argparse.Namespace(cifar10=None, cache_dir="cache")
+    calibrate_smoke.settle_worker_paths(argparse.ArgumentParser(), found_in_cache)
+    assert found_in_cache.cifar10 == str(here / "cache" / ARCHIVE_NAME)
+    assert verified == [here / "data" / ARCHIVE_NAME, here / "cache" / ARCHIVE_NAME]
+
+
+def test_a_pinned_hypothesis_left_undecided_counts_as_flipped(monkeypatch):
+    quiet = drift.Drift(sets=16, values=1, max_statistic=0.0, max_threshold=4.0, tail_df=5.0, tail_scale=1.0,
+                        moved=(), unmodelled=(), missing=())
+    monkeypatch.setattr(mutants.drift, "check", lambda calibration, values: quiet)
+    monkeypatch.setattr(mutants.drift, "calibration_records", lambda values: [])
+    expectations = {"hypotheses": {"C1": {"pinned": "SUPPORTED"}, "C2": {"pinned": "REFUTED"}, "C3": {"pinned": None}},
+                    "values": {}}
+    kept = mutants.judge({"hypotheses": {"C1": {"verdict": "SUPPORTED"}, "C2": {"verdict": "REFUTED"}},
+                          "values": {}}, expectations)
+    assert kept["pins_flipped"] == [] and not kept["caught"]
+    lost = mutants.judge({"hypotheses": {"C2": {"verdict": "REFUTED"}}, "values": {}}, expectations)
+    assert lost["pins_flipped"] == ["C1"] and lost["caught"]
 
 
 def test_the_decoded_data_are_copied_where_they_cannot_be_linked(tmp_path, monkeypatch):
