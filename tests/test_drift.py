@@ -82,6 +82,22 @@ def test_constant_values_are_left_out_and_non_finite_values_drift():
     assert drift.check(calibration, dict(calibration[0], v1=float("nan"))).drifted
 
 
+def test_a_value_that_differs_in_one_set_alone_is_left_out_not_scored_infinite():
+    rng = np.random.default_rng(4)
+    calibration = [dict(r, almost=5.0) for r in as_records(rng.normal(size=(SETS, 5)))]
+    calibration[2] = dict(calibration[2], almost=5.1)
+    result = drift.check(calibration, dict(calibration[0], almost=5.0))
+    assert result.unmodelled == ("almost",) and np.isfinite(result.max_statistic) and not result.drifted
+    assert not any(r.drifted for r in drift.leave_one_out(calibration))
+    calibration[5] = dict(calibration[5], almost=5.1)  # two sets apart: spread however one is left out
+    assert drift.check(calibration, dict(calibration[0], almost=5.0)).unmodelled == ()
+
+
+def test_a_calibration_without_any_spread_is_refused_with_the_fix():
+    with pytest.raises(ValueError, match="none of the 3 has any. Recalibrate: python -m claims.calibrate_smoke"):
+        drift.check(as_records(np.ones((SETS, 3))), {"v0": 1.0, "v1": 1.0, "v2": 1.0})
+
+
 def test_too_few_sets_is_refused_with_the_fix():
     with pytest.raises(ValueError, match="calibrate_smoke"):
         drift.check(as_records(np.zeros((drift.MIN_SETS - 1, 3))), {"v0": 0.0})
