@@ -75,13 +75,26 @@ def test_the_run_identity_names_the_training_code_the_jax_build_and_the_numeric_
     assert all(f.is_file() for f in runs.TRAINING_CODE)
     identity = json.loads(runs.run_identity())
     assert identity["jax"] == jax.__version__ and identity["training_code"] == runs.code_digest(runs.TRAINING_CODE)
-    monkeypatch.setenv("XLA_FLAGS", "--xla_cpu_max_isa=AVX")  # another numeric path: another identity
-    runs.run_identity.cache_clear()
-    try:
-        assert json.loads(runs.run_identity())["path"].endswith("with --xla_cpu_max_isa=AVX")
-        assert runs.run_identity() != json.dumps(identity, sort_keys=True)
-    finally:
+    assert set(identity["libraries"]) >= {"flax", "optax", "numpy"}
+    assert identity["settings"]["jax_enable_x64"] == str(jax.config.jax_enable_x64)
+    def another(change) -> bool:
         runs.run_identity.cache_clear()
+        try:
+            with monkeypatch.context() as patch:
+                change(patch)
+                return runs.run_identity() != json.dumps(identity, sort_keys=True)
+        finally:
+            runs.run_identity.cache_clear()
+
+    assert not another(lambda patch: None)
+    assert another(lambda patch: patch.setenv("XLA_FLAGS", "--xla_cpu_max_isa=AVX"))  # another numeric path
+    precision = jax.config.jax_default_matmul_precision
+    try:  # another setting
+        assert another(lambda patch: jax.config.update("jax_default_matmul_precision", "highest"))
+    finally:
+        jax.config.update("jax_default_matmul_precision", precision)
+    versions = runs.library_versions()
+    assert another(lambda patch: patch.setattr(runs, "library_versions", lambda: versions | {"optax": "0.0.1"}))
 
 
 def test_runs_of_another_identity_are_trained_again_not_reused(tmp_path, tier_data, monkeypatch):

@@ -49,16 +49,37 @@ def code_digest(files: Sequence[Path]) -> str:
     return digest.hexdigest()
 
 
+# Libraries whose code computes a run's numbers besides jax and jaxlib: flax's layers and initialisers, optax's
+# Adam, numpy's subset draws and statistics; on an accelerator its plugin and vendor libraries (by name prefix).
+NUMERIC_LIBRARIES = ("flax", "optax", "numpy")
+ACCELERATOR_LIBRARIES = ("jax-cuda", "jax-rocm", "libtpu", "nvidia-")
+# jax settings that change the numbers of the same program (precision, random bits, dtypes).
+NUMERIC_SETTINGS = ("jax_default_matmul_precision", "jax_enable_x64", "jax_threefry_partitionable",
+                    "jax_default_prng_impl")
+
+
+def library_versions() -> dict[str, str]:
+    """The installed versions of NUMERIC_LIBRARIES and of every ACCELERATOR_LIBRARIES distribution."""
+    versions = {name: importlib.metadata.version(name) for name in NUMERIC_LIBRARIES}
+    for distribution in importlib.metadata.distributions():
+        name = (distribution.metadata["Name"] or "").lower().replace("_", "-")
+        if name.startswith(ACCELERATOR_LIBRARIES):
+            versions[name] = distribution.version
+    return versions
+
+
 @functools.cache
 def run_identity() -> str:
     """What decides a trained run's numbers besides its configuration and data, for the run cache's key: the
-    harness version, the training code (`code_digest` of TRAINING_CODE), the jax and jaxlib versions, the
-    compiler options and the numeric path (`compiler.numeric_path`: devices, processor, $XLA_FLAGS). Training
-    is chaotic, so runs of other code, another build or another path are another draw: never reused as this
-    one's. Cached per process (XLA reads its flags once per process too)."""
+    harness version, the training code (`code_digest` of TRAINING_CODE), the jax and jaxlib versions and those of
+    the other numeric libraries (`library_versions`), jax's NUMERIC_SETTINGS, the compiler options and the numeric
+    path (`compiler.numeric_path`: devices, processor, $XLA_FLAGS). Training is chaotic, so runs of other code,
+    another build, other settings or another path are another draw: never reused as this one's. Cached per
+    process (XLA reads its flags once per process too)."""
     return json.dumps({
         "harness": HARNESS_VERSION, "training_code": code_digest(TRAINING_CODE),
-        "jax": jax.__version__, "jaxlib": importlib.metadata.version("jaxlib"),
+        "jax": jax.__version__, "jaxlib": importlib.metadata.version("jaxlib"), "libraries": library_versions(),
+        "settings": {name: str(getattr(jax.config, name)) for name in NUMERIC_SETTINGS},
         "compiler": [CPU_OPTIONS, CPU_RUN_ONCE_OPTIONS], "path": numeric_path(),
     }, sort_keys=True)
 
