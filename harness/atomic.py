@@ -68,9 +68,26 @@ def write_all_atomically(
             os.chmod(temp_name, 0o644)
         for temp_name, destination in staged:
             os.replace(temp_name, destination)
+        for folder in {destination.parent for _, destination in staged}:
+            sync_folder(folder)
     finally:
         for temp_name, _ in staged:  # only what was not moved into place is still there
             Path(temp_name).unlink(missing_ok=True)
+
+
+def sync_folder(folder: Path) -> None:
+    """Make the renames into `folder` durable: after a power loss a rename not yet on disk is undone (the old
+    file back, nothing half-written). Where folders cannot be opened to sync (Windows), nothing is done."""
+    try:
+        descriptor = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(descriptor)
+    except OSError:
+        pass  # some file systems refuse to sync a folder; the rename stands, only its durability is the OS's
+    finally:
+        os.close(descriptor)
 
 
 def sweep(folder: Path, *, older_than_s: float = STALE_AFTER_S, pattern: str = "*") -> list[Path]:

@@ -336,6 +336,18 @@ def test_an_atomic_write_onto_a_folder_is_refused_before_anything_is_written(tmp
     assert not (tmp_path / "first.json").exists() and not list(tmp_path.glob(".*.tmp"))
 
 
+def test_an_atomic_write_syncs_the_folder_it_renamed_into(tmp_path, monkeypatch):
+    """The renamed file survives a power loss only once its folder is synced too."""
+    synced = []
+    real_fsync = os.fsync
+    monkeypatch.setattr(os, "fsync", lambda fd: (synced.append(os.path.realpath(f"/proc/self/fd/{fd}")),
+                                                 real_fsync(fd)))
+    write_all_atomically([(tmp_path / "a" / "x.json", lambda f: f.write(b"{}")),
+                          (tmp_path / "b" / "y.json", lambda f: f.write(b"[]"))])
+    folders = {str(tmp_path.resolve() / "a"), str(tmp_path.resolve() / "b")}
+    assert folders <= set(synced) and (tmp_path / "b" / "y.json").read_bytes() == b"[]"
+
+
 class _RunsCode:
     def __reduce__(self):
         return (os.system, ("echo pwned",))
