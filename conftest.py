@@ -14,8 +14,11 @@ OPT_IN_MARKERS = ("full", "multiverse")
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Tests marked `after_claims` (they read what every claim decided) run after all the others; tests
     marked with an OPT_IN_MARKERS marker the -m expression does not name are deselected."""
+    # A plugin of this conftest's, imported once pytest has it (so that pytest rewrites its asserts).
+    from fixtures.options import names_marker
+
     expression = config.getoption("markexpr") or ""
-    unnamed = [m for m in OPT_IN_MARKERS if m not in expression]
+    unnamed = [m for m in OPT_IN_MARKERS if not names_marker(expression, m)]
     deselected = [item for item in items if any(item.get_closest_marker(m) for m in unnamed)]
     if deselected:
         config.hook.pytest_deselected(items=deselected)
