@@ -312,12 +312,25 @@ def test_monitor_reports_what_decide_and_the_confidence_sequence_say():
     ({"a": [1.0, np.nan, 3.0], "b": [1.0, 2.0, 3.0]}, "NaN or inf"),
     ({"a": [[1.0, 2.0]], "b": [1.0, 2.0]}, "1-D"),
     ({"a": [1.0, 2.0, 3.0], "b": [1.0, 2.0]}, "different counts"),
-    ({"a": [1.0, 1.0, 1.0], "b": [1.0, 2.0, 3.0]}, "statistic='sign'"),
 ])
 def test_monitor_refuses_bad_values_with_the_fix(values, message):
     state = q.Monitor((q.Hypothesis("a"), q.Hypothesis("b")))
     with pytest.raises(ValueError, match=message):
         q.monitor(state, values)
+
+
+def test_a_t_hypothesis_whose_first_seeds_tie_stays_undecided_until_they_spread():
+    """As the fixed-n t-test refuses a sample without spread (p = 1): no evidence either way, and the run goes on."""
+    family = (q.Hypothesis("tied"), q.Hypothesis("spread", kind="equivalence", alternative="within", margin=0.5))
+    tied, spread = [1.0] * 20, np.tile(np.linspace(-0.1, 0.1, 10), 4)
+    state = q.monitor(q.Monitor(family), {"tied": tied[:10], "spread": spread[:10]})
+    status = state.statuses[0]
+    assert status.verdict == INCONCLUSIVE and status.log10_e_for == status.log10_e_against == 0.0
+    assert (status.ci_low, status.ci_high) == (-np.inf, np.inf)
+    # Once the values spread, the evidence counts from all seeds: twenty more clearly above 0 decide it.
+    later = q.monitor(state, {"tied": tied + [1.5, 0.5] * 10, "spread": spread})
+    assert later.statuses[0].verdict == SUPPORTED and later.statuses[0].decided_at_n == 40
+    assert np.isfinite(later.statuses[0].ci_low)
 
 
 def test_monitor_refuses_values_that_are_not_cumulative():

@@ -279,3 +279,15 @@ def test_compare_reads_both_schema_versions(old, new, capsys):
     out = capsys.readouterr().out
     assert f"old: {old} ({tiers[0]} tier" in out and f"new: {new} ({tiers[1]} tier" in out
     assert compare.main([str(REFERENCE_V2), str(REFERENCE_V2)]) == compare.EXIT_SAME, capsys.readouterr().err
+
+
+@pytest.mark.parametrize("boundary", [{"min_effect": 1.0}, {"kind": "equivalence", "alternative": "within",
+                                                             "margin": 0.5}])
+def test_a_discrete_hypothesis_with_a_boundary_is_refused_not_tested_for_its_median(boundary):
+    discrete = stats.Result("C3.x", "s", "sign flips", 5, 0.0, -1.0, 1.0, 0.5, 0.5, discrete=True, **boundary)
+    with pytest.raises(ValueError, match="C3.x: a discrete statistic with .*Fix: decide it with a fixed number"):
+        until_decided.hypothesis_of(discrete)
+    # The same boundary on a continuous statistic, and a discrete one against 0, have their e-processes.
+    assert until_decided.hypothesis_of(dataclasses.replace(discrete, discrete=False)).statistic == "t"
+    plain = dataclasses.replace(discrete, kind="superiority", alternative="greater", margin=None, min_effect=None)
+    assert until_decided.hypothesis_of(plain).statistic == "sign"

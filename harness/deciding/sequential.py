@@ -278,21 +278,14 @@ def prefix_mean_sd(x: Any, ns: Any) -> tuple[np.ndarray, np.ndarray]:
     return x[..., :1] + shift, np.where(ns >= 2, np.sqrt(var), np.nan)
 
 
-def _require_spread(sd: np.ndarray, ns: np.ndarray, what: str) -> None:
-    flat = (ns >= 2) & (sd <= 0)
-    if np.any(flat):
-        n = int(ns[np.argmax(np.any(flat.reshape(-1, ns.size), axis=0))])
-        raise ValueError(
-            f"{what}: the first {n} values are all equal, so the t e-process is undefined (t = c/0); "
-            "pre-register this hypothesis with statistic='sign' (discrete data) instead")
-
-
-def _t_statistic(x: np.ndarray, ns: np.ndarray, shift: float, what: str) -> np.ndarray:
-    """t = (m_n - shift) sqrt(n) / s_n at each checkpoint (0 at n = 1); refuses zero spread."""
+def _t_statistic(x: np.ndarray, ns: np.ndarray, shift: float) -> np.ndarray:
+    """t = (m_n - shift) sqrt(n) / s_n at each checkpoint; NaN where it is undefined: at n = 1, and while the first
+    n values are all equal (t = c/0). There the t e-process has no evidence either way (e = 1, no side reached), as
+    the fixed-n t-test refuses such a sample (p = 1): a hypothesis whose first seeds tie stays undecided until
+    its values spread, instead of stopping the run."""
     mean, sd = prefix_mean_sd(x, ns)
-    _require_spread(sd, ns, what)
-    with np.errstate(invalid="ignore"):
-        return np.where(ns >= 2, (mean - shift) * np.sqrt(ns) / sd, 0.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where((ns >= 2) & (sd > 0), (mean - shift) * np.sqrt(ns) / sd, np.nan)
 
 
 def _sign_counts(x: np.ndarray, ns: np.ndarray, shift: float) -> tuple[np.ndarray, np.ndarray]:
@@ -301,7 +294,7 @@ def _sign_counts(x: np.ndarray, ns: np.ndarray, shift: float) -> tuple[np.ndarra
 
 
 def log_e_greater(x: Any, ns: Any, shift: float = 0.0, statistic: str = "t",
-                  scales: Sequence[float] = PRIOR_SCALES, what: str = "values") -> np.ndarray:
+                  scales: Sequence[float] = PRIOR_SCALES) -> np.ndarray:
     """log e-value of "centre > shift" after each checkpoint n in `ns`, for x of shape (..., N): shape (..., K).
 
     statistic "t": log_e_t_mixture of t = (m_n - shift) sqrt(n) / s_n (0 at n = 1);
@@ -311,7 +304,8 @@ def log_e_greater(x: Any, ns: Any, shift: float = 0.0, statistic: str = "t",
     x = np.asarray(x, float)
     ns = _checkpoints(x, ns)
     if statistic == "t":
-        return log_e_t_mixture(_t_statistic(x, ns, shift, what), ns, tuple(scales))
+        t = _t_statistic(x, ns, shift)
+        return np.where(np.isnan(t), 0.0, log_e_t_mixture(np.nan_to_num(t), ns, tuple(scales)))
     if statistic == "sign":
         return log_e_sign_greater(*_sign_counts(x, ns, shift))
     raise ValueError(f"statistic must be one of {STATISTICS}, got {statistic!r}")
@@ -325,7 +319,7 @@ def _sign_reached_table(n_max: int, threshold: float) -> np.ndarray:
 
 
 def reached_greater(x: Any, ns: Any, shift: float, threshold: float, statistic: str = "t",
-                    scales: Sequence[float] = PRIOR_SCALES, what: str = "values") -> np.ndarray:
+                    scales: Sequence[float] = PRIOR_SCALES) -> np.ndarray:
     """Whether the e-value of "centre > shift" is >= `threshold` at each checkpoint: bool, shape (..., K).
 
     The same event as `log_e_greater(...) >= log(threshold)`, computed without
@@ -336,7 +330,7 @@ def reached_greater(x: Any, ns: Any, shift: float, threshold: float, statistic: 
     ns = _checkpoints(x, ns)
     if statistic == "t":
         b = np.array([t_boundary(int(n), threshold, tuple(scales)) for n in ns])
-        return _t_statistic(x, ns, shift, what) >= b
+        return _t_statistic(x, ns, shift) >= b  # False where t is undefined (NaN)
     if statistic == "sign":
         above, below = _sign_counts(x, ns, shift)
         return _sign_reached_table(int(ns[-1]), threshold)[above, below]
@@ -344,7 +338,7 @@ def reached_greater(x: Any, ns: Any, shift: float, threshold: float, statistic: 
 
 
 def confidence_bounds(x: Any, ns: Any, level: float, statistic: str = "t",
-                      scales: Sequence[float] = PRIOR_SCALES, what: str = "values") -> tuple[np.ndarray, np.ndarray]:
+                      scales: Sequence[float] = PRIOR_SCALES) -> tuple[np.ndarray, np.ndarray]:
     """Running anytime-valid bounds (lower, upper) on the centre after each checkpoint: shape (..., K) each.
 
     Each side fails (at any checkpoint, ever) with probability <= `level`; so
@@ -359,10 +353,10 @@ def confidence_bounds(x: Any, ns: Any, level: float, statistic: str = "t",
     ns = _checkpoints(x, ns)
     if statistic == "t":
         mean, sd = prefix_mean_sd(x, ns)
-        _require_spread(sd, ns, what)
         b = np.array([t_boundary(int(n), 1.0 / level, tuple(scales)) for n in ns])
         with np.errstate(invalid="ignore"):  # inf * sd, and nan sd at n = 1
-            half = np.where(np.isfinite(b), b * sd / np.sqrt(ns), np.inf)
+            # no bound where t is undefined (n = 1, or no spread yet): the interval says nothing there
+            half = np.where(np.isfinite(b) & (sd > 0), b * sd / np.sqrt(ns), np.inf)
         lower, upper = mean - half, mean + half
     elif statistic == "sign":
         lower = np.full(x.shape[:-1] + ns.shape, -np.inf)
@@ -465,11 +459,11 @@ def decide(x: Any, hypothesis: Hypothesis, ns: Any, family_size: int, alpha: flo
 
     def reached(values: np.ndarray, shift: float, at: float = threshold) -> np.ndarray:
         # "centre of values > shift" established at this checkpoint or before
-        hit = reached_greater(values, ns, shift, at, h.statistic, h.scales, what=h.name)
+        hit = reached_greater(values, ns, shift, at, h.statistic, h.scales)
         return np.logical_or.accumulate(hit, axis=-1)
 
     def log_e_now(values: np.ndarray, shift: float) -> np.ndarray:
-        return log_e_greater(values, ns[-1:], shift, h.statistic, h.scales, what=h.name)[..., 0]
+        return log_e_greater(values, ns[-1:], shift, h.statistic, h.scales)[..., 0]
 
     if h.kind == "superiority":
         y = x if h.alternative == "greater" else -x
@@ -622,10 +616,10 @@ def monitor(state: Monitor, values: Mapping[str, Any]) -> Monitor:
     statuses = []
     for h, x in zip(state.hypotheses, xs):
         d = decide(x, h, ns, m, state.alpha)
-        lower, upper = confidence_bounds(x, ns, level, h.statistic, h.scales, what=h.name)
+        lower, upper = confidence_bounds(x, ns, level, h.statistic, h.scales)
         note = ""
         if lower[-1] > upper[-1]:
-            lower, upper = confidence_bounds(x, ns[-1:], level, h.statistic, h.scales, what=h.name)
+            lower, upper = confidence_bounds(x, ns[-1:], level, h.statistic, h.scales)
             note = EMPTY_NOTE
         at = int(d.decided_at())
         status = Status(

@@ -5,8 +5,10 @@ hypothesis is decided by one function below, which returns a `Result`: the
 effect in the claimed direction with its 95% CI, the p-value FOR the claim
 (`p_value`, small = evidence the claim holds) and the p-value AGAINST it
 (`p_opposite`, small = evidence the opposite holds). `holm` then corrects the
-tier's whole family of hypotheses (Holm-Bonferroni, family-wise error rate
-<= alpha) and turns each `Result` into a `Verdict`:
+tier's whole family of hypotheses (Holm-Bonferroni), each direction on its own:
+the chance of any false SUPPORTED is <= alpha, and of any false REFUTED <= alpha
+(so of a wrong verdict of either kind, <= 2 alpha), and turns each `Result` into
+a `Verdict`:
 
     SUPPORTED     p_adjusted < alpha            (significant in the claimed direction)
     REFUTED       p_opposite_adjusted < alpha   (significant the other way, or the claimed effect excluded)
@@ -723,6 +725,9 @@ def equivalence_tost(
     mean = float(np.mean(d))
     sd, ci_low, ci_high = _t_interval(d, 0.0)
     equivalent, above, below = (float(p[0]) for p in equivalence_tails(d, margin, discrete=discrete))
+    # Against the claim: the side the estimate falls on. Choosing the side from the data adds, at a true mean on
+    # one edge of the margin, the chance that the far side rejects as well: at most the one-sided tail beyond
+    # 2 margin / se, small where the margin is several standard errors wide and up to alpha more where it is not.
     note = (f"zero variance: all {n} paired differences equal {mean:+.6g}; a constant sample cannot locate a "
             "mean: p = 1 both ways" if sd == 0.0 else f"CI: t interval, df = {n - 1}")
     return Result(

@@ -123,7 +123,18 @@ def concatenate(parts: Sequence[Evidence]) -> Evidence:
 
 
 def hypothesis_of(result: stats.Result) -> sequential.Hypothesis:
-    """The sequential form of a fixed-n hypothesis, its e-process chosen by the statistic's declared kind."""
+    """The sequential form of a fixed-n hypothesis, its e-process chosen by the statistic's declared kind.
+
+    A discrete statistic gets the sign e-process, which decides the centre of symmetry: the mean, for values
+    symmetric about it. Against 0 with exchangeable variants that holds under the null; against a minimum effect
+    or an equivalence margin it would have to hold about that boundary, which fixed-n testing does not assume
+    (stats.py adds a bootstrap-t guard there). No claim declares such a hypothesis; one that did is refused."""
+    if result.discrete and (result.kind == "equivalence" or result.min_effect):
+        boundary = "an equivalence margin" if result.kind == "equivalence" else "a minimum effect"
+        raise ValueError(
+            f"{result.hypothesis}: a discrete statistic with {boundary} has no valid e-process here (the sign "
+            "e-process tests a median, the mean only for values symmetric about the boundary). Fix: decide it "
+            "with a fixed number of seeds (--seeds N), or declare its statistic continuous")
     statistic = "sign" if result.discrete else "t"
     if result.kind == "equivalence":
         return sequential.Hypothesis(result.hypothesis, "equivalence", "within", margin=result.margin,
