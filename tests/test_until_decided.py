@@ -27,7 +27,7 @@ from harness import REPOSITORY
 from harness.config import AUTO_SEEDS, SMOKE, WRITEUP, RunConfig, Tier
 from harness.data.cifar10 import ENV_VAR, load_cifar10
 from harness.deciding import sequential, stats, until_decided
-from harness.deciding.claim_check import ClaimCheck
+from harness.deciding.claim_check import ClaimCheck, format_verdict
 from harness.deciding.until_decided import AutoSeeds, resolve_auto
 from harness.evidence.evidence import Evidence
 from harness.evidence.gather import gather
@@ -291,3 +291,11 @@ def test_a_discrete_hypothesis_with_a_boundary_is_refused_not_tested_for_its_med
     assert until_decided.hypothesis_of(dataclasses.replace(discrete, discrete=False)).statistic == "t"
     plain = dataclasses.replace(discrete, kind="superiority", alternative="greater", margin=None, min_effect=None)
     assert until_decided.hypothesis_of(plain).statistic == "sign"
+
+
+def test_a_sequential_verdict_line_names_its_interval_as_anytime_valid_not_a_95_percent_ci():
+    result = stats.Result("C1", "s", "t", 12, 0.02, 0.01, 0.03, 0.01, 0.99)
+    fixed = stats.Verdict(result, 0.02, 1.0, stats.SUPPORTED, None, None, None)
+    sequential_line = format_verdict(dataclasses.replace(fixed, p_adjusted=np.nan, p_opposite_adjusted=np.nan))
+    assert "[95% CI +0.01, +0.03]" in format_verdict(fixed)
+    assert "[anytime-valid interval +0.01, +0.03]" in sequential_line and "95% CI" not in sequential_line

@@ -27,8 +27,9 @@ def format_verdict(v: stats.Verdict) -> str:
     """
     r = v.result
     unit = f" {r.unit}" if r.unit else ""
+    interval = "95% CI"
     if math.isnan(v.p_adjusted):  # a sequential verdict (--seeds auto): e-values decided it, and its note gives them
-        p = r.note
+        p, interval = r.note, "anytime-valid interval"  # its level is in the note
     elif v.verdict == stats.REFUTED:
         p = f"p against={r.p_opposite:.3g}, Holm p={v.p_opposite_adjusted:.3g} ({v.refuted_because})"
     else:
@@ -37,7 +38,7 @@ def format_verdict(v: stats.Verdict) -> str:
               if v.seeds_needed else "")
     return (
         f"{r.hypothesis}: {v.verdict} - {r.statement}; effect {r.effect:+.4g}{unit} "
-        f"[95% CI {r.ci_low:+.4g}, {r.ci_high:+.4g}], n={r.n}, {r.test}, {p}{needed}"
+        f"[{interval} {r.ci_low:+.4g}, {r.ci_high:+.4g}], n={r.n}, {r.test}, {p}{needed}"
     )
 
 
