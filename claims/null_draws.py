@@ -26,10 +26,13 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import hashlib
 import json
 import time
 from dataclasses import replace
 from pathlib import Path
+
+import filelock
 
 from claims import family
 from claims.calibrate_smoke import data_arguments, local_cifar10, read_calibration
@@ -105,6 +108,14 @@ def describe(result: dict) -> str:
                       *(f"  {n} drawn on {path}" for path, n in s["draws_by_path"].items())])
 
 
+def writer_lock(out: Path, cache_dir: Path) -> filelock.FileLock:
+    """The lock a run holds on its result file `out` from start to end (in the run cache's locks/, not beside the
+    file): a second writer would overwrite the first's draws with its own."""
+    locks = cache_dir / "locks"
+    locks.mkdir(parents=True, exist_ok=True)
+    return filelock.FileLock(locks / f"null-draws-{hashlib.sha256(str(out.resolve()).encode()).hexdigest()[:16]}.lock")
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     data_arguments(parser, "run cache (for the decoded CIFAR-10 arrays; the draws themselves are not cached)")
@@ -130,6 +141,12 @@ def main(argv: list[str] | None = None) -> None:
         parser.error(f"--first-set {first} reuses seeds of the calibration's sets 0-{len(calibration) - 1}, which "
                      f"are no fresh draws against it. Fix: --first-set {len(calibration)} or higher (the default)")
     out = Path(args.out)
+    lock = writer_lock(out, Path(args.cache_dir))
+    try:
+        lock.acquire(timeout=0)
+    except filelock.Timeout:
+        parser.error(f"another python -m claims.null_draws is drawing into {out}; its draws would be lost. Fix: let it "
+                     "finish (it continues where any run stopped), or name another --out")
     try:
         done = json.loads(out.read_text()) if out.exists() else {"draws": []}
         judged_against = done["provenance"]["calibration"] if done["draws"] else None

@@ -81,3 +81,11 @@ def test_a_missing_calibration_or_a_first_set_inside_it_is_refused_with_the_fix(
     with pytest.raises(SystemExit):
         null_draws.main(["--first-set", "3", "--out", str(tmp_path / "out.json")])
     assert "--first-set 3 reuses seeds of the calibration's sets" in capsys.readouterr().err
+
+
+def test_a_second_run_into_the_same_file_is_refused_while_the_first_draws(tmp_path, capsys):
+    out, cache = tmp_path / "draws.json", tmp_path / "cache"
+    with null_draws.writer_lock(out, cache), pytest.raises(SystemExit):
+        null_draws.main(["--out", str(out), "--cache-dir", str(cache)])
+    assert f"another python -m claims.null_draws is drawing into {out}" in capsys.readouterr().err
+    assert not out.exists()
