@@ -43,10 +43,13 @@ def test_stopped_then_resumed_equals_uninterrupted(tmp_path, tiny_data, uninterr
                    stop_requested=lambda: bool(seen))  # stop after the first chunk
     assert checkpoints.path.exists()
 
-    resumed_checkpoints = cache.Checkpoints(tmp_path, "key", interval_s=3600)
+    before = resumed_checkpoints = cache.Checkpoints(tmp_path, "key", interval_s=3600)
+    first_part = before.restore(jax.device_get(init_states(config, config.tier.seeds(), tiny_data.train_x.shape[0])))
     resumed = train_runs(config, tiny_data, config.tier.seeds(), checkpoints=resumed_checkpoints)
     assert resumed_checkpoints.restored_epoch == 2
     assert_identical(resumed, whole)
+    # Its training time counts the part before the checkpoint too.
+    assert 0 < first_part.seconds < resumed.train_seconds
 
 
 def test_a_checkpoint_for_another_state_is_ignored_with_a_warning(tmp_path, tiny_data, uninterrupted):

@@ -174,7 +174,8 @@ class Checkpoints:
         arrays |= {f"history/{name}": value for name, value in snapshot.history.items()}
         for epoch, kept in snapshot.kept.items():
             arrays |= _flatten_networks(kept, prefix=f"kept/{epoch}/")
-        manifest = {"key": self.key, "epoch": snapshot.epoch, "kept": sorted(snapshot.kept)}
+        manifest = {"key": self.key, "epoch": snapshot.epoch, "kept": sorted(snapshot.kept),
+                    "seconds": snapshot.seconds}
         try:
             _write_verified(self.cache_dir, self.path, arrays, manifest)
         except OSError as error:
@@ -206,7 +207,7 @@ class Checkpoints:
         self.restored_epoch = int(manifest["epoch"])
         kept = {epoch: Kept(**_networks(_group(arrays, f"kept/{epoch}"))) for epoch in manifest.get("kept", [])}
         return Snapshot(self.restored_epoch, jax.tree_util.tree_unflatten(treedef, saved), _group(arrays, "history"),
-                        kept)
+                        kept, float(manifest.get("seconds", 0.0)))
 
     def delete(self) -> None:
         with contextlib.suppress(OSError):  # a checkpoint left behind is only disk space: it is keyed

@@ -87,6 +87,7 @@ class Snapshot(NamedTuple):
     state: RunState
     history: dict[str, np.ndarray]  # per-epoch summaries of epochs 0..epoch, shaped (epoch + 1, runs, ...)
     kept: Mapping[int, Kept] = MappingProxyType({})  # the earlier epochs kept so far: resuming keeps them
+    seconds: float = 0.0  # training time spent reaching it: a resumed run's train_seconds counts it too
 
 
 @dataclass(frozen=True)

@@ -342,6 +342,13 @@ def train_runs(
     chunk, compile_seconds = program.compiled_chunk(state, data)
 
     start = time.perf_counter()
+    # A resumed run's training time counts the time its snapshot took to reach, so that its seconds per epoch
+    # stay true (the multiverse's cost per model-step, the sizing of --seeds auto).
+    trained_before = 0.0 if snapshot is None else snapshot.seconds
+
+    def snapshot_now() -> Snapshot:
+        return Snapshot(done, jax.device_get(state), history, earlier, trained_before + time.perf_counter() - start)
+
     if snapshot is None:
         done, history = 0, jax.device_get(jax.tree_util.tree_map(lambda a: a[None], program.initial(state, data)))
         earlier: dict[int, Kept] = {}
@@ -352,7 +359,7 @@ def train_runs(
     while done < epochs:
         if stop_requested():
             if checkpoints is not None:
-                checkpoints.save(Snapshot(done, jax.device_get(state), history, earlier))
+                checkpoints.save(snapshot_now())
             raise TrainingInterrupted(done, epochs)
         state, summary = chunk(state, jnp.int32(done + 1), data)
         summary, finite = jax.device_get((summary, program.finite(state)))
@@ -364,9 +371,9 @@ def train_runs(
         if done in keep_at:
             earlier[done] = Kept(*jax.device_get((program.final(state, data), state.params, state.batch_stats)))
         if checkpoints is not None and done < epochs and checkpoints.due():
-            checkpoints.save(Snapshot(done, jax.device_get(state), history, earlier))
+            checkpoints.save(snapshot_now())
     end_summaries, params, batch_stats = jax.device_get((program.final(state, data), state.params, state.batch_stats))
-    train_seconds = time.perf_counter() - start
+    train_seconds = trained_before + time.perf_counter() - start
 
     def as_run_set(epoch: int, end: dict, params: dict, batch_stats: dict) -> RunSet:
         # history is (epochs + 1, runs, ...) -> (runs, epochs + 1, ...) -> (variants, seeds, epochs + 1, ...)
