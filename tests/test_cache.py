@@ -71,7 +71,7 @@ def test_the_run_identity_names_the_training_code_the_jax_build_and_the_numeric_
     before = runs.code_digest([a, b])
     a.write_text("x = 2\n")  # one character of the training code
     assert runs.code_digest([a, b]) != before
-    assert {f.name for f in runs.TRAINING_CODE} >= {"train.py", "models.py", "summaries.py"}
+    assert {f.name for f in runs.TRAINING_CODE} >= {"train.py", "models.py", "summaries.py", "cifar10.py"}
     assert all(f.is_file() for f in runs.TRAINING_CODE)
     identity = json.loads(runs.run_identity())
     assert identity["jax"] == jax.__version__ and identity["training_code"] == runs.code_digest(runs.TRAINING_CODE)

@@ -36,9 +36,11 @@ from harness.training.input_pipeline import TierData
 from harness.training.run_set import RunSet
 from harness.training.train import TrainingDiverged, train_runs
 
-# The modules whose code computes a run's numbers (beside its configuration and data, which the key holds).
-TRAINING_CODE = tuple(Path(__file__).with_name(name) for name in (
-    "train.py", "models.py", "summaries.py", "input_pipeline.py", "compiler.py"))
+# The modules whose code computes a run's numbers (beside its configuration and data, which the key holds): the
+# training itself, and the loader that lays the verified pixels out as images (harness/data/cifar10.py).
+TRAINING_CODE = (*(Path(__file__).with_name(name) for name in (
+    "train.py", "models.py", "summaries.py", "input_pipeline.py", "compiler.py")),
+    Path(__file__).parents[1] / "data" / "cifar10.py")
 
 
 def code_digest(files: Sequence[Path]) -> str:
