@@ -2,6 +2,7 @@
 
 import json
 import shutil
+from types import SimpleNamespace
 
 import jax
 import numpy as np
@@ -145,3 +146,29 @@ def test_a_failed_write_leaves_the_old_entry_and_no_temporary_file(tmp_path, tie
     assert cache.entry_path(tmp_path, key).read_bytes() == before
     assert [p.name for p in (tmp_path / "runs").iterdir()] == [f"{key}.npz"]
     assert not list(temp_folder(tmp_path).glob("*"))
+
+
+def test_across_processes_every_process_keeps_a_checkpoint_of_its_own_share(tmp_path, monkeypatch):
+    """Process 0 alone writes the cache; each process checkpoints its own seeds, so a killed job resumes in all."""
+    keys = ("entry-a", "entry-b")
+    given = {}
+
+    def as_process(index: int) -> cache.Checkpoints:
+        monkeypatch.setattr(runs.jax, "process_count", lambda: 2)
+        monkeypatch.setattr(runs.jax, "process_index", lambda: index)
+        monkeypatch.setattr(runs.distributed, "is_reporting_process", lambda: index == 0)
+        monkeypatch.setattr(runs.distributed, "as_reporting_process_says", lambda flags: [False] * len(flags))
+
+        def train(missing, checkpoints, stop):
+            given[index] = checkpoints
+            return [SimpleNamespace(meta={}) for _ in missing]
+
+        monkeypatch.setattr(runs, "_saved", lambda cache_dir, key, run_set: True)
+        runs.cached_runs(keys, train, cache_dir=tmp_path, across_processes=True)
+        return given[index]
+
+    first, second = as_process(0), as_process(1)
+    assert first is not None and second is not None and first.key != second.key
+    assert second.key == runs.checkpoint_key(list(keys), across_processes=True) != runs.program_key(list(keys))
+    monkeypatch.setattr(runs.jax, "process_count", lambda: 1)  # one process: the program's own key
+    assert runs.checkpoint_key(list(keys), across_processes=True) == runs.program_key(list(keys))

@@ -162,7 +162,8 @@ def cached_runs(
     `stop_requested` and gets no KeyboardInterrupt after the last chunk: it sees the request when it asks.
 
     `across_processes` (the multiverse under harness/training/distributed.py): process 0 alone reads and writes the
-    cache and checkpoints, and tells the others what to train; they get None for what they did not train.
+    cache, and tells the others what to train; they get None for what they did not train. Every process keeps
+    a checkpoint of its own share of the seeds (`checkpoint_key`), so that a killed job resumes in every process.
     """
     writer = distributed.is_reporting_process() or not across_processes
     interrupts = deferred_interrupts() if stop_requested is None else contextlib.nullcontext(stop_requested)
@@ -175,12 +176,12 @@ def cached_runs(
         missing = tuple(i for i, hit in enumerate(distributed.as_reporting_process_says(hits) if across_processes
                                                    else hits) if not hit)
         if missing:
-            checkpoints = cache.Checkpoints(cache_dir, program_key([keys[i] for i in missing]),
-                                            interval_s=checkpoint_interval_s) if writer else None
+            checkpoints = cache.Checkpoints(cache_dir, checkpoint_key([keys[i] for i in missing], across_processes),
+                                            interval_s=checkpoint_interval_s)
             trained = _trained(missing, train, checkpoints, stop, retrain)
             saved = [_saved(cache_dir, keys[i], run_set) for i, run_set in zip(missing, trained, strict=True)
                      if writer]
-            if checkpoints is not None and all(saved):
+            if all(saved):  # a process that saves nothing has its runs saved by process 0
                 checkpoints.delete()
             for i, run_set in zip(missing, trained, strict=True):
                 found[i] = run_set
@@ -193,18 +194,26 @@ def program_key(keys: list[str]) -> str:
     return keys[0] if len(keys) == 1 else hashlib.sha256(" ".join(keys).encode()).hexdigest()
 
 
-def _trained(missing: tuple[int, ...], train: Train, checkpoints: cache.Checkpoints | None,
+def checkpoint_key(keys: list[str], across_processes: bool = False) -> str:
+    """The key of the checkpoint this process keeps while training the entries `keys` (`program_key`); across
+    processes, each process's own: its snapshot holds its share of the seeds only."""
+    key = program_key(keys)
+    if across_processes and jax.process_count() > 1:
+        key = hashlib.sha256(f"{key} process {jax.process_index()} of {jax.process_count()}".encode()).hexdigest()
+    return key
+
+
+def _trained(missing: tuple[int, ...], train: Train, checkpoints: cache.Checkpoints,
              stop: Callable[[], bool], retrain: bool) -> list[RunSet]:
     """`train`'s run sets, each with its meta saying how the cache was used and where training resumed."""
-    if retrain and checkpoints is not None:  # a checkpoint is as untrusted as the entry: it may come from older code
+    if retrain:  # a checkpoint is as untrusted as the entry: it may come from older code
         checkpoints.delete()
     try:
         trained = list(train(missing, checkpoints, stop))
     except TrainingDiverged:
-        if checkpoints is not None:
-            checkpoints.delete()  # resuming would diverge again
+        checkpoints.delete()  # resuming would diverge again
         raise
-    resumed = checkpoints.restored_epoch if checkpoints is not None else 0
+    resumed = checkpoints.restored_epoch
     for run_set in trained:
         run_set.meta = {"cache": "retrained" if retrain else "miss", "resumed_from_epoch": resumed, **run_set.meta}
     return trained
