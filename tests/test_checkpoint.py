@@ -3,6 +3,7 @@ and the multiverse's alike (one cache path, harness/training/runs.py `cached_run
 
 import os
 import signal
+import time
 
 import jax
 import numpy as np
@@ -43,13 +44,18 @@ def test_stopped_then_resumed_equals_uninterrupted(tmp_path, tiny_data, uninterr
                    stop_requested=lambda: bool(seen))  # stop after the first chunk
     assert checkpoints.path.exists()
 
-    before = resumed_checkpoints = cache.Checkpoints(tmp_path, "key", interval_s=3600)
-    first_part = before.restore(jax.device_get(init_states(config, config.tier.seeds(), tiny_data.train_x.shape[0])))
+    # The time the first part took, as saved, replaced by a sentinel that a resumed run must count.
+    saved = cache.Checkpoints(tmp_path, "key", interval_s=0)
+    first_part = saved.restore(jax.device_get(init_states(config, config.tier.seeds(), tiny_data.train_x.shape[0])))
+    assert first_part.seconds > 0
+    saved.save(first_part._replace(seconds=1000.0))
+
+    resumed_checkpoints = cache.Checkpoints(tmp_path, "key", interval_s=3600)
+    started = time.perf_counter()
     resumed = train_runs(config, tiny_data, config.tier.seeds(), checkpoints=resumed_checkpoints)
     assert resumed_checkpoints.restored_epoch == 2
     assert_identical(resumed, whole)
-    # Its training time counts the part before the checkpoint too.
-    assert 0 < first_part.seconds < resumed.train_seconds
+    assert 1000.0 < resumed.train_seconds < 1000.0 + time.perf_counter() - started
 
 
 def test_a_checkpoint_for_another_state_is_ignored_with_a_warning(tmp_path, tiny_data, uninterrupted):

@@ -14,6 +14,10 @@ from fixtures.options import names_marker
     ("not full", False, False),
     ("(full) and not multiverse", True, False),
     ("fullish", False, False),
+    ("multiverse or not (full)", False, True),
+    ("not (multiverse or (full))", False, False),
+    ("not not full", True, False),
+    ("(not full) or multiverse", False, True),
 ])
 def test_a_marker_is_asked_for_only_when_named_and_not_negated(expression, full, multiverse):
     assert (names_marker(expression, "full"), names_marker(expression, "multiverse")) == (full, multiverse)

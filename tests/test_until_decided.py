@@ -208,6 +208,10 @@ def test_bad_options_of_the_mode_are_refused_with_the_fix(given, message):
     assert message in str(refused.value)
 
 
+def test_the_mode_goes_with_an_expression_that_leaves_the_multiverse_out():
+    assert auto_of(Options(**{"--seeds": "auto", "markexpr": "full and not multiverse"})) is not None
+
+
 def test_the_mode_fills_in_each_tiers_defaults_and_the_session_refuses_a_bad_option_before_training(pytester, tmp_path):
     assert auto_of(Options(**{"--seeds": "auto"})) == (None, None)
     assert [resolve_auto((None, None), tier) for tier in AUTO_SEEDS] == [
