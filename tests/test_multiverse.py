@@ -105,6 +105,11 @@ def test_the_full_multiverse_grows_with_the_devices_and_never_below_the_minimum_
     seeds = [multiverse.affordable_seeds(measured, MULTIVERSE, FULL, devices, 600.0) for devices in (1, 8)]
     assert seeds == [(600 - 50) // (40 + 2), (600 - 50) // (40 / 8 + 2)] == [13, 78]
     assert multiverse.affordable_seeds(measured, MULTIVERSE, FULL, 1, 60.0) == stats.MIN_SEEDS_T
+    # Measured on a resumed run: its 40 s of training include 30 s of an earlier session, which this session's
+    # 40 s training step did not spend; the rest (data, caching) is still the same 10 s, not -20 s.
+    resumed = measured | {"training": measured["training"] | {"resumed_seconds": 30.0},
+                          "wall_seconds": measured["wall_seconds"] | {"training": 40.0}}
+    assert multiverse.estimated_seconds(resumed, MULTIVERSE, FULL, 1) == 50 + 8 * (40 + 2)
 
 
 def test_the_measured_run_that_sizes_the_full_multiverse_is_committed_and_reproduces_itself():

@@ -237,7 +237,7 @@ def condition_view(run_set: RunSet, condition: Condition, config: RunConfig, met
         batch_stats=jax.tree_util.tree_map(take, run_set.batch_stats),
         keep_probs={variant: run_set.keep_probs[name] for variant, name in zip(VARIANTS, names, strict=True)},
         train_seconds=run_set.train_seconds, compile_seconds=run_set.compile_seconds, variants=VARIANTS,
-        meta=dict(meta),
+        resumed_seconds=run_set.resumed_seconds, meta=dict(meta),
     )
 
 
@@ -256,12 +256,13 @@ def condition_runs(
     by `train(plan of the missing conditions, data, ...)`, through the tiers' own cache path (`runs.cached_runs`:
     one entry and one lock per condition, checkpoints of the program, resume, the deferred Ctrl-C).
 
-    When several processes train (harness/training/distributed.py), process 0 alone reads and writes the cache and tells
-    the others what to train; they return only what they trained (process 0 decides and reports).
+    When several processes train (harness/training/distributed.py), process 0 alone reads and writes the cache's
+    entries and tells the others what to train (each keeps a checkpoint of its own share); they return only what
+    they trained (process 0 decides and reports).
     """
     keys = plan.keys(data)
 
-    def train_missing(missing: tuple[int, ...], checkpoints: cache.Checkpoints | None,
+    def train_missing(missing: tuple[int, ...], checkpoints: cache.Checkpoints,
                       stop: Callable[[], bool]) -> list[RunSet]:
         program = plan.only(tuple(plan.conditions[i] for i in missing))
         views = train(program, data, progress=progress, checkpoints=checkpoints, stop_requested=stop)
@@ -354,7 +355,9 @@ def estimated_seconds(
     """
     speed, walls = measured["training"], measured["wall_seconds"]
     per_model_epoch = speed["train_seconds"] / (speed["runs"] * speed["epochs"])
-    rest = walls["training"] - speed["compile_seconds"] - speed["train_seconds"]
+    # this session's training step, less its own compiling and training (a resumed run's train_seconds also
+    # counts the sessions before, which this step's wall time does not)
+    rest = walls["training"] - speed["compile_seconds"] - (speed["train_seconds"] - speed.get("resumed_seconds", 0.0))
     per_seed = (num_arms(conditions) * tier.epochs * per_model_epoch / devices
                 + (rest + walls["decisions"]) / len(measured["matrix"]["seeds"]))
     return speed["compile_seconds"] + walls["probes"] + tier.num_seeds * per_seed

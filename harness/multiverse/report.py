@@ -37,6 +37,7 @@ def training_speed(runs: Mapping[Condition, tuple[RunSet, str]]) -> dict[str, An
         "runs": meta["program_runs"], "epochs": meta["program_epochs"], "steps_per_epoch": meta["steps_per_epoch"],
         "model_steps": model_steps,
         "compile_seconds": round(run_set.compile_seconds, 1), "train_seconds": round(run_set.train_seconds, 1),
+        "resumed_seconds": round(run_set.resumed_seconds, 1),
         "us_per_model_step": round(run_set.train_seconds / model_steps * 1e6, 2),
         "devices": meta["devices"], "peak_device_memory_bytes": meta["peak_device_memory_bytes"],
         "cache": meta.get("cache", ""),

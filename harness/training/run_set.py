@@ -144,6 +144,7 @@ class RunSet:
     train_seconds: float = 0.0
     compile_seconds: float = 0.0
     variants: tuple[str, ...] = VARIANTS
+    resumed_seconds: float = 0.0  # of train_seconds, the part spent before the checkpoint it resumed from
     meta: dict = field(default_factory=dict)
     # epoch -> this run set as it stood after that epoch (train_runs(keep_at=...)); not cached.
     earlier: dict[int, RunSet] = field(default_factory=dict)

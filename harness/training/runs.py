@@ -113,7 +113,7 @@ def get_runs(
     """(run set, cache key) of a tier: `cached_runs` of its one entry, trained as one `train_runs`."""
     key = config.key(data.source_digest, run_identity())
 
-    def train(_missing: tuple[int, ...], checkpoints: cache.Checkpoints | None,
+    def train(_missing: tuple[int, ...], checkpoints: cache.Checkpoints,
               stop: Callable[[], bool]) -> list[RunSet]:
         """The tier's one run set: every seed of both variants."""
         seeds = config.tier.seeds()
@@ -135,7 +135,7 @@ def get_runs(
 
 
 # train(missing, checkpoints, stop) -> the run sets of the keys at the indices `missing` (see `cached_runs`)
-Train = Callable[[tuple[int, ...], cache.Checkpoints | None, Callable[[], bool]], Sequence[RunSet]]
+Train = Callable[[tuple[int, ...], cache.Checkpoints, Callable[[], bool]], Sequence[RunSet]]
 
 
 def cached_runs(
@@ -152,7 +152,7 @@ def cached_runs(
     together by one call of `train(missing, checkpoints, stop)` and cached.
 
     `train` trains the run sets of the keys at the indices `missing`, in that order, as one program: it resumes
-    from `checkpoints` (keyed by `program_key` of those keys) and saves to them, and stops at a chunk boundary
+    from `checkpoints` (keyed by `checkpoint_key` of those keys) and saves to them, and stops at a chunk boundary
     once `stop()` is true. The rules: one lock per key, held while loading, training and saving; an entry is
     verified on load and written atomically; a write that fails only warns; a diverged training
     (`TrainingDiverged`) caches nothing and drops its checkpoint, which resuming would diverge from again. A
@@ -181,7 +181,7 @@ def cached_runs(
             trained = _trained(missing, train, checkpoints, stop, retrain)
             saved = [_saved(cache_dir, keys[i], run_set) for i, run_set in zip(missing, trained, strict=True)
                      if writer]
-            if all(saved):  # a process that saves nothing has its runs saved by process 0
+            if all(saved):  # another process's share is saved by process 0 (if that fails, it retrains)
                 checkpoints.delete()
             for i, run_set in zip(missing, trained, strict=True):
                 found[i] = run_set
@@ -189,8 +189,9 @@ def cached_runs(
 
 
 def program_key(keys: list[str]) -> str:
-    """The checkpoint key of one training of the entries `keys`, in program order: the entry's own key when it
-    is one (a tier's), else a digest of them all in that order (which lays out the program's arms)."""
+    """The key of one training of the entries `keys`, in program order (its checkpoint's, in one process): the
+    entry's own key when it is one (a tier's), else a digest of them all in that order (which lays out the
+    program's arms)."""
     return keys[0] if len(keys) == 1 else hashlib.sha256(" ".join(keys).encode()).hexdigest()
 
 

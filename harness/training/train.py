@@ -343,7 +343,7 @@ def train_runs(
 
     start = time.perf_counter()
     # A resumed run's training time counts the time its snapshot took to reach, so that its seconds per epoch
-    # stay true (the multiverse's cost per model-step, the sizing of --seeds auto).
+    # stay true (the multiverse's cost per model-step and its sizing, multiverse/gather.py).
     trained_before = 0.0 if snapshot is None else snapshot.seconds
 
     def snapshot_now() -> Snapshot:
@@ -388,6 +388,7 @@ def train_runs(
             train_seconds=train_seconds,
             compile_seconds=compile_seconds,
             variants=layout.variants,
+            resumed_seconds=trained_before,
         )
 
     run_set = as_run_set(epochs, end_summaries, params, batch_stats)
