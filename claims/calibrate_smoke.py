@@ -41,6 +41,7 @@ from harness.config import SMOKE, WRITEUP, RunConfig
 from harness.data.cifar10 import Cifar10, DatasetError, load_cifar10, resolve_source
 from harness.deciding import drift, stability
 from harness.settings import cache_dir_of, configured_cifar10
+from harness.training.compiler import cpu_model, vector_instructions
 
 OTHER_ISA_FLAG = "--xla_cpu_max_isa=SSE4_2"
 
@@ -241,6 +242,7 @@ def main(argv: list[str] | None = None) -> None:
         "config_key": smoke_config().key("", HARNESS_VERSION),
         "config": smoke_config().as_dict(),
         "machine": platform.processor() or platform.machine(),
+        "cpu": cpu_model(), "vector_instructions": vector_instructions(),  # the native sets' path (compiler.py)
         "python": platform.python_version(),
     }
     text = json.dumps(expectations, indent=1, sort_keys=True) + "\n"

@@ -4,8 +4,9 @@
 
 The smoke suite can go red without a bug two ways: the drift test (harness/deciding/drift.py) promises a
 false-alarm rate of at most its ALPHA (1%) on a fresh machine, and the pinned verdicts (stability.py) a
-red suite at most SUITE_RED_BUDGET (2%). The calibration's leave-one-out gives 16 honest draws, too few
-to show 1%: with no alarm in n draws the exact (Clopper-Pearson) 95% upper bound on the rate is
+red suite at most SUITE_RED_BUDGET (2%). The calibration's leave-one-out gives 16 draws, dependent (they share
+calibration sets) and too few to show 1%: with no alarm in n independent draws the exact (Clopper-Pearson)
+95% upper bound on the rate is
 1 - 0.025^(1/n), below 1% only from n = 368. This command makes the draws. It trains disjoint seed sets of the
 smoke configuration after the calibration's (set k holds seeds 42 + k S .. 42 + k S + S - 1; `--first-set`
 defaults to the first set the calibration did not use), many sets side by side in one program
@@ -28,6 +29,7 @@ import argparse
 import datetime
 import hashlib
 import json
+import tempfile
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -108,12 +110,12 @@ def describe(result: dict) -> str:
                       *(f"  {n} drawn on {path}" for path, n in s["draws_by_path"].items())])
 
 
-def writer_lock(out: Path, cache_dir: Path) -> filelock.FileLock:
-    """The lock a run holds on its result file `out` from start to end (in the run cache's locks/, not beside the
-    file): a second writer would overwrite the first's draws with its own."""
-    locks = cache_dir / "locks"
-    locks.mkdir(parents=True, exist_ok=True)
-    return filelock.FileLock(locks / f"null-draws-{hashlib.sha256(str(out.resolve()).encode()).hexdigest()[:16]}.lock")
+def writer_lock(out: Path) -> filelock.FileLock:
+    """The lock a run holds on its result file `out` from start to end: a second writer would overwrite the
+    first's draws with its own. It lives in the system's temporary folder, named by `out`'s absolute path, so
+    that runs with other caches see it too and the repository (where `out` usually is) gets no lock file."""
+    name = hashlib.sha256(str(out.resolve()).encode()).hexdigest()[:16]
+    return filelock.FileLock(Path(tempfile.gettempdir()) / f"dropout-claims-null-draws-{name}.lock")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -141,7 +143,7 @@ def main(argv: list[str] | None = None) -> None:
         parser.error(f"--first-set {first} reuses seeds of the calibration's sets 0-{len(calibration) - 1}, which "
                      f"are no fresh draws against it. Fix: --first-set {len(calibration)} or higher (the default)")
     out = Path(args.out)
-    lock = writer_lock(out, Path(args.cache_dir))
+    lock = writer_lock(out)
     try:
         lock.acquire(timeout=0)
     except filelock.Timeout:

@@ -54,7 +54,10 @@ def test_cpus_of_other_vector_widths_are_other_numeric_paths(monkeypatch):
     avx2, avx2_set = cpu("fpu sse4_2 avx avx2 fma")
     avx512, avx512_set = cpu("fpu sse4_2 avx avx2 fma avx512f avx512bw")
     assert (avx2_set, avx512_set) == ("avx2+fma", "avx512f+fma") and avx2 != avx512
-    assert cpu("fpu sse4_2 avx")[1] == "avx" and cpu("fp asimd")[1] == ""  # no FMA named; not an x86 CPU
+    assert cpu("fpu sse4_2 avx")[1] == "avx" and cpu("fpu mmx")[1] == ""  # no FMA named; no vector set known
     assert "AMD EPYC" in avx2 and avx2 != cpu("fpu sse4_2 avx avx2 fma", model="Intel Xeon")[0]
+    arm = {"Features": "fp asimd sve", "CPU implementer": "0x41", "CPU part": "0xd40"}  # an ARM CPU's fields
+    monkeypatch.setattr(compiler, "_cpuinfo", lambda field: arm.get(field, ""))
+    assert compiler.vector_instructions() == "sve" and compiler.cpu_model() == "CPU implementer 0x41 CPU part 0xd40"
     monkeypatch.setattr(compiler, "_cpuinfo", lambda field: "")  # no /proc/cpuinfo: the machine still named
     assert compiler.cpu_model() and compiler.numeric_path().startswith("cpu:")

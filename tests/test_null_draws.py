@@ -83,9 +83,10 @@ def test_a_missing_calibration_or_a_first_set_inside_it_is_refused_with_the_fix(
     assert "--first-set 3 reuses seeds of the calibration's sets" in capsys.readouterr().err
 
 
-def test_a_second_run_into_the_same_file_is_refused_while_the_first_draws(tmp_path, capsys):
-    out, cache = tmp_path / "draws.json", tmp_path / "cache"
-    with null_draws.writer_lock(out, cache), pytest.raises(SystemExit):
-        null_draws.main(["--out", str(out), "--cache-dir", str(cache)])
+def test_a_second_run_into_the_same_file_is_refused_while_the_first_draws(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(null_draws, "local_cifar10", lambda *args: pytest.fail("the second run went on to draw"))
+    out = tmp_path / "draws.json"
+    with null_draws.writer_lock(out), pytest.raises(SystemExit):  # another cache: the lock is the file's
+        null_draws.main(["--out", str(out), "--cache-dir", str(tmp_path / "another-cache")])
     assert f"another python -m claims.null_draws is drawing into {out}" in capsys.readouterr().err
     assert not out.exists()

@@ -139,7 +139,7 @@ class Drift:
     tail_df: float  # the reference t fitted to the calibration's leave-one-out scores
     tail_scale: float
     moved: tuple[Moved, ...]  # the SHOWN values with the largest |z|, largest first
-    unmodelled: tuple[str, ...]  # values without spread in the calibration, left out
+    unmodelled: tuple[str, ...]  # values without spread in the calibration (or with it in one set alone), left out
     missing: tuple[str, ...]  # calibrated values the fresh run lacks, or the reverse
 
     @property
@@ -266,7 +266,8 @@ def check(calibration: Sequence[Mapping[str, float]], fresh: Mapping[str, float]
 
 
 def leave_one_out(calibration: Sequence[Mapping[str, float]]) -> list[Drift]:
-    """Each calibration set in turn as the fresh run against the others: honest draws of an unchanged harness."""
+    """Each calibration set in turn as the fresh run against the others: draws of an unchanged harness, though
+    not independent ones (they share all but one calibration set; `false_alarms` says what that allows)."""
     return [check([c for j, c in enumerate(calibration) if j != i], calibration[i])
             for i in range(len(calibration))]
 

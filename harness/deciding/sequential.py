@@ -297,7 +297,8 @@ def log_e_greater(x: Any, ns: Any, shift: float = 0.0, statistic: str = "t",
                   scales: Sequence[float] = PRIOR_SCALES) -> np.ndarray:
     """log e-value of "centre > shift" after each checkpoint n in `ns`, for x of shape (..., N): shape (..., K).
 
-    statistic "t": log_e_t_mixture of t = (m_n - shift) sqrt(n) / s_n (0 at n = 1);
+    statistic "t": log_e_t_mixture of t = (m_n - shift) sqrt(n) / s_n (0 where t is undefined: at n = 1, and
+    while the first n values tie);
     "sign": log_e_sign_greater of the counts of x_i above and below `shift`.
     For "centre < shift" pass -x and -shift.
     """

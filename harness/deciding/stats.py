@@ -7,7 +7,9 @@ effect in the claimed direction with its 95% CI, the p-value FOR the claim
 (`p_opposite`, small = evidence the opposite holds). `holm` then corrects the
 tier's whole family of hypotheses (Holm-Bonferroni), each direction on its own:
 the chance of any false SUPPORTED is <= alpha, and of any false REFUTED <= alpha
-(so of a wrong verdict of either kind, <= 2 alpha), and turns each `Result` into
+(so of a wrong verdict of either kind, <= 2 alpha), except that TOST's REFUTED
+side is chosen from the data (`equivalence_tost`: up to alpha more where the
+margin is no wider than about a standard error), and turns each `Result` into
 a `Verdict`:
 
     SUPPORTED     p_adjusted < alpha            (significant in the claimed direction)

@@ -22,7 +22,10 @@ every batch and stopping on what was seen keeps the error rates (Ville's inequal
 Which e-process decides a hypothesis follows the kind its claim module declared before any data
 (`stats.Result.discrete`, as the fixed-n tests do): the t e-process for a continuous statistic, the sign
 e-process for a discrete one (integer epochs: ties and zeros, where the t model does not hold). Nothing about
-the choice is read from the data, so it cannot bias either test.
+the choice is read from the data, so it cannot bias either test. A discrete hypothesis with a minimum effect
+or an equivalence margin is refused (`hypothesis_of`: the sign e-process tests a median, the mean only for
+values symmetric about the boundary), and a t hypothesis whose first values tie waits, undecided, for them to
+spread (sequential.py).
 
 Ctrl-C between batches (or during one: training stops at its next chunk boundary, with a checkpoint) stops
 the loop there: the result holds the decisions as of the last completed batch and says it was interrupted.

@@ -61,20 +61,24 @@ def _cpuinfo(field: str) -> str:
 
 
 def cpu_model() -> str:
-    """The host CPU's model name (Linux's /proc/cpuinfo), else what `platform` knows."""
-    return _cpuinfo("model name") or platform.processor() or platform.machine()
+    """The host CPU's model name (Linux's /proc/cpuinfo; on ARM its implementer and part numbers), else what
+    `platform` knows."""
+    arm = " ".join(f"{field} {_cpuinfo(field)}" for field in ("CPU implementer", "CPU part") if _cpuinfo(field))
+    return _cpuinfo("model name") or arm or platform.processor() or platform.machine()
 
 
-# x86 vector instruction sets, widest first: XLA compiles for the widest the CPU has (unless
-# --xla_cpu_max_isa caps it), and another width sums in another order, so it is another numeric path.
-X86_VECTOR_SETS = ("avx512f", "avx2", "avx", "sse4_2")
+# Vector instruction sets, widest first, x86's then ARM's. XLA compiles for the instructions the CPU has (unless
+# --xla_cpu_max_isa caps them): other instructions (fused multiply-adds, other register widths) round and sum in
+# other orders, so a CPU with other ones is another numeric path.
+VECTOR_SETS = ("avx512f", "avx2", "avx", "sse4_2", "sve2", "sve", "asimd")
 
 
 def vector_instructions() -> str:
-    """The widest x86 vector instruction set of the host CPU, with "+fma" where it fuses multiply-adds (which
-    round once where a multiply and an add round twice); "" on other CPUs."""
-    flags = set(_cpuinfo("flags").split())
-    widest = next((name for name in X86_VECTOR_SETS if name in flags), "")
+    """The widest vector instruction set of the host CPU (`VECTOR_SETS`), with "+fma" where an x86 CPU fuses
+    multiply-adds (which round once where a multiply and an add round twice; ARM's vector units always can);
+    "" where /proc/cpuinfo names none."""
+    flags = set((_cpuinfo("flags") or _cpuinfo("Features")).split())
+    widest = next((name for name in VECTOR_SETS if name in flags), "")
     return widest + ("+fma" if widest and "fma" in flags else "")
 
 
