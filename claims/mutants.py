@@ -14,7 +14,8 @@ the mutants' runs out of the user's), and judges the outcome two ways:
 
 `--sweep` also runs the graded mutants (a learning-rate factor, a dropout-rate
 scale, the training masks' drop probability alone) at several sizes, to find the smallest change each way detects. The
-outcome is printed as a table and written to reports/mutants.json. A mutant
+outcome is printed as a table and written to reports/mutants.json after each mutant, replacing that mutant's row
+(the rows of mutants not run this time stay, so an interrupted run loses nothing it finished). A mutant
 whose original line is no longer in the source fails loudly: update it with
 the code it plants a bug in.
 """
@@ -206,7 +207,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     data_arguments(parser, "where the decoded CIFAR-10 is cached (the mutants' runs are never cached there)")
     parser.add_argument("--only", nargs="+", default=None,
-                        help="run only these mutants (names as in the table); the other rows of --out are kept")
+                        help="run only these mutants (names as in the table); the other rows of --out stay as they were")
     parser.add_argument("--sweep", action="store_true", help="also the graded mutants (learning rate, dropout rate, the masks' drop probability alone)")
     parser.add_argument("--out", default=str(REPOSITORY / RESULTS_FILE))
     args = parser.parse_args(argv)
@@ -215,16 +216,16 @@ def main(argv: list[str] | None = None) -> None:
     except ValueError as error:
         parser.error(str(error))
     chosen = MUTANTS + (SWEEP if args.sweep else ())
-    out, outcomes = Path(args.out), {}
     if args.only is not None:
         unknown = sorted(set(args.only) - {m.name for m in chosen})
         if unknown:
             parser.error(f"unknown mutant(s) {', '.join(unknown)}; choose from {', '.join(m.name for m in chosen)}")
         chosen = tuple(m for m in chosen if m.name in args.only)
-        try:  # the rows of the mutants not rerun stay
-            outcomes = json.loads(out.read_text()) if out.exists() else {}
-        except (OSError, json.JSONDecodeError) as error:
-            parser.error(f"cannot keep the other rows of {out}: {error!r}. Fix: name another --out, or delete it")
+    out = Path(args.out)
+    try:  # each mutant's row is replaced when it has run; the rows of the others stay
+        outcomes = json.loads(out.read_text()) if out.exists() else {}
+    except (OSError, json.JSONDecodeError) as error:
+        parser.error(f"cannot keep the other rows of {out}: {error!r}. Fix: name another --out, or delete it")
     # The data first, verified by digest, so that a worker's crash is the planted bug's, not a missing archive's.
     settle_worker_paths(parser, args)
     with tempfile.TemporaryDirectory(prefix="dropout-claims-mutants-") as work:
@@ -232,7 +233,7 @@ def main(argv: list[str] | None = None) -> None:
             outcome = judge(run(mutant, args.cifar10, Path(args.cache_dir), Path(work)), expectations)
             outcomes[mutant.name] = {"kind": mutant.kind, "what": mutant.what, **outcome}
             print(table(outcomes), flush=True)
-            # After every mutant, so that an interrupted sweep keeps the rows it finished.
+            # After every mutant, so that an interrupted sweep keeps the rows it finished (and the old ones of the rest).
             write_atomically(out, lambda f: f.write((json.dumps(outcomes, indent=1) + "\n").encode()))
 
 

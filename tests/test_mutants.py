@@ -141,3 +141,23 @@ def test_the_worker_is_told_its_configuration_unless_it_is_the_smoke_tiers(tmp_p
 
     assert told(SMOKE_CONFIG) is None and smoke_config(0) == SMOKE_CONFIG
     assert told(TINY) == TINY and told(smoke_config(2, TINY)).tier.first_seed == TINY.tier.first_seed + 6
+
+
+def test_each_finished_mutant_is_written_at_once_and_the_other_rows_stay(tmp_path, monkeypatch):
+    """An interrupted sweep (hours on a CPU) keeps what it finished, and the rows of the mutants it did not reach."""
+    out = tmp_path / "mutants.json"
+    out.write_text(json.dumps({"earlier-row": {"kind": "model", "what": "kept", "pins_flipped": ["C1"], "caught": True}}))
+    monkeypatch.setattr(mutants, "settle_worker_paths", lambda parser, args: None)
+    monkeypatch.setattr(mutants, "judge", lambda result, expectations: {"pins_flipped": [], "caught": result["caught"]})
+    first, second = mutants.MUTANTS[:2]
+
+    def run(mutant, *args, **kwargs):
+        if mutant is second:
+            raise KeyboardInterrupt
+        return {"caught": False}
+
+    monkeypatch.setattr(mutants, "run", run)
+    with pytest.raises(KeyboardInterrupt):
+        mutants.main(["--only", first.name, second.name, "--out", str(out), "--cache-dir", str(tmp_path)])
+    rows = json.loads(out.read_text())
+    assert set(rows) == {"earlier-row", first.name} and rows[first.name]["caught"] is False
