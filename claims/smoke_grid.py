@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import importlib.metadata
 import json
 import os
 import statistics
@@ -46,7 +45,7 @@ from harness.atomic import write_atomically
 from harness.config import MIN_EPOCHS, SMOKE, Tier
 from harness.deciding import stats
 from harness.training.compiler import cpu_model, vector_instructions
-from harness.training.runs import TRAINING_CODE, code_digest, library_versions
+from harness.training.runs import build_identity, code_digest
 
 REFERENCE = "reports/reference/evidence-writeup.json"
 # The folders whose code turns a set's runs into its decisions (a kept result is named by their digest).
@@ -110,15 +109,15 @@ def score(sets: list[dict], reference: dict[str, str]) -> dict:
 
 def decided_set(index: int, other_isa: bool, args: argparse.Namespace, tmp: Path, tier: Tier, name: str) -> dict:
     """Seed set `index` of a candidate, decided; kept in <cache>/grid-results under a name that digests what
-    decides it (the set's configuration, the code that trains, probes and decides, the jax version and the other
-    numeric libraries', the CPU and $XLA_FLAGS),
+    decides it (the set's configuration, the code that probes and decides, the run identity less the devices
+    (`runs.build_identity`: the training code, libraries, settings and options), the CPU and $XLA_FLAGS),
     so that a rerun decides only what is new and never reuses a stale result. (This process leaves jax alone:
     the sets train in workers.)"""
     config = replace(SMOKE_CONFIG, tier=tier)
-    code = [*TRAINING_CODE, *sorted(path for folder in DECIDING_CODE for path in (REPOSITORY / folder).glob("*.py"))]
-    decided_by = (f"{smoke_config(index, config).key('', HARNESS_VERSION)} {code_digest(code)} "
-                  f"jax {importlib.metadata.version('jax')} {library_versions()} {cpu_model()} {vector_instructions()} "
-                  f"{os.environ.get('XLA_FLAGS', '')}")
+    deciding = sorted(path for folder in DECIDING_CODE for path in (REPOSITORY / folder).glob("*.py"))
+    decided_by = json.dumps([smoke_config(index, config).key("", HARNESS_VERSION), code_digest(deciding),
+                             build_identity(), cpu_model(), vector_instructions(), os.environ.get("XLA_FLAGS", "")],
+                            sort_keys=True)
     tag = hashlib.sha256(decided_by.encode()).hexdigest()[:16]
     kept = Path(args.cache_dir) / "grid-results" / f"{name}-set{index}{'-sse4_2' if other_isa else ''}-{tag}.json"
     try:

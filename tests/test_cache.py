@@ -91,7 +91,8 @@ def test_the_run_identity_names_the_training_code_the_jax_build_and_the_numeric_
     assert another(lambda patch: patch.setenv("XLA_FLAGS", "--xla_cpu_max_isa=AVX"))  # another numeric path
     precision = jax.config.jax_default_matmul_precision
     try:  # another setting
-        assert another(lambda patch: jax.config.update("jax_default_matmul_precision", "highest"))
+        other = "highest" if precision != "highest" else "bfloat16"
+        assert another(lambda patch: jax.config.update("jax_default_matmul_precision", other))
     finally:
         jax.config.update("jax_default_matmul_precision", precision)
     versions = runs.library_versions()

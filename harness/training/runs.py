@@ -78,12 +78,18 @@ def run_identity() -> str:
     path (`compiler.numeric_path`: devices, processor, $XLA_FLAGS). Training is chaotic, so runs of other code,
     another build, other settings or another path are another draw: never reused as this one's. Cached per
     process (XLA reads its flags once per process too)."""
-    return json.dumps({
+    return json.dumps(build_identity() | {"path": numeric_path()}, sort_keys=True)
+
+
+def build_identity() -> dict:
+    """`run_identity` less the numeric path: what it reads without starting jax's backend (claims/smoke_grid.py,
+    whose workers do the training, names its results by it)."""
+    return {
         "harness": HARNESS_VERSION, "training_code": code_digest(TRAINING_CODE),
         "jax": jax.__version__, "jaxlib": importlib.metadata.version("jaxlib"), "libraries": library_versions(),
         "settings": {name: str(getattr(jax.config, name)) for name in NUMERIC_SETTINGS},
-        "compiler": [CPU_OPTIONS, CPU_RUN_ONCE_OPTIONS], "path": numeric_path(),
-    }, sort_keys=True)
+        "compiler": [CPU_OPTIONS, CPU_RUN_ONCE_OPTIONS],
+    }
 
 
 def run_sharding(num_runs: int) -> NamedSharding | None:
