@@ -13,6 +13,12 @@ from harness.deciding import drift
 from harness.training.train import train_runs
 
 
+@pytest.fixture(autouse=True)
+def _locks_in_tmp_path(tmp_path, monkeypatch):
+    """The result file's lock lives in the system's temporary folder: here, in the test's own."""
+    monkeypatch.setattr(null_draws.tempfile, "gettempdir", lambda: str(tmp_path))
+
+
 def test_programs_cover_the_sets_once_in_order():
     programs = null_draws.batches(16, 65, 30)
     assert [(b.start, b.stop) for b in programs] == [(16, 46), (46, 76), (76, 81)]
