@@ -6,7 +6,8 @@ The smoke suite can go red without a bug two ways: the drift test (harness/decid
 false-alarm rate of at most its ALPHA (1%) on a fresh machine, and the pinned verdicts (stability.py) a
 red suite at most SUITE_RED_BUDGET (2%). The calibration's leave-one-out gives 16 draws, dependent (they share
 calibration sets) and too few to show 1%: with no alarm in n independent draws the exact (Clopper-Pearson)
-95% upper bound on the rate is 1 - 0.025^(1/n), below 1% only from n = 368. This command makes the draws. It trains disjoint seed sets of the
+95% upper bound on the rate is 1 - 0.025^(1/n), below 1% only from n = 368. This command makes the draws. It
+trains disjoint seed sets of the
 smoke configuration after the calibration's (set k holds seeds 42 + k S .. 42 + k S + S - 1; `--first-set`
 defaults to the first set the calibration did not use), many sets side by side in one program
 (`--sets-per-program`; the default, 30 sets x 20 runs, is sized for a GPU), cuts each set out, probes and decides it
