@@ -12,10 +12,13 @@ the mutants' runs out of the user's), and judges the outcome two ways:
 * pins alone: does any verdict that fixtures/smoke_expectations.json pins change?
 * pins plus drift: or does the drift test (harness/deciding/drift.py) find the values moved?
 
-`--sweep` also runs the graded mutants (a learning-rate factor, a dropout-rate
+The unmodified copy runs first, as a control: were it flagged, this machine's
+numeric path alone would move the values, and no mutant's "caught" would mean
+anything here. `--sweep` also runs the graded mutants (a learning-rate factor, a dropout-rate
 scale, the training masks' drop probability alone) at several sizes, to find the smallest change each way detects. The
 outcome is printed as a table and written to reports/mutants.json after each mutant, replacing that mutant's row
-(the rows of mutants not run this time stay, so an interrupted run loses nothing it finished). A mutant
+(the rows of mutants not run this time stay, so an interrupted run loses nothing it finished); each row names
+the commit, the numeric path and the time it ran. A mutant
 whose original line is no longer in the source fails loudly: update it with
 the code it plants a bug in.
 """
@@ -23,6 +26,7 @@ the code it plants a bug in.
 from __future__ import annotations
 
 import argparse
+import datetime
 import json
 import os
 import shutil
@@ -42,6 +46,8 @@ from harness import REPOSITORY
 from harness.atomic import write_atomically
 from harness.config import RunConfig
 from harness.deciding import drift, stability
+from harness.reporting.provenance import git_state
+from harness.training.compiler import numeric_path
 
 # What a copy needs to train and decide a seed set.
 SOURCE = ("harness", "claims", "fixtures", "conftest.py", "pyproject.toml")
@@ -98,6 +104,12 @@ MUTANTS: tuple[Mutant, ...] = (
            "x = nn.BatchNorm(use_running_average=not train, momentum=0.9)(x)",
            "BatchNorm's running averages with momentum 0.9 instead of flax's 0.99"),
 )
+
+
+# The same line written back unchanged: the copy, its own cache and its worker, with no bug.
+CONTROL = Mutant("control", "none", "harness/training/train.py",
+                 "return optax.adam(config.protocol.learning_rate)", "return optax.adam(config.protocol.learning_rate)",
+                 "the unmodified source: 'caught' here would be a false alarm of this numeric path")
 
 
 def graded(parameter: str, factor: float) -> Mutant:
@@ -215,7 +227,7 @@ def main(argv: list[str] | None = None) -> None:
         expectations = read_calibration(REPOSITORY / stability.EXPECTATIONS_FILE)
     except ValueError as error:
         parser.error(str(error))
-    chosen = MUTANTS + (SWEEP if args.sweep else ())
+    chosen = (CONTROL,) + MUTANTS + (SWEEP if args.sweep else ())
     if args.only is not None:
         unknown = sorted(set(args.only) - {m.name for m in chosen})
         if unknown:
@@ -228,11 +240,18 @@ def main(argv: list[str] | None = None) -> None:
         parser.error(f"cannot keep the other rows of {out}: {error!r}. Fix: name another --out, or delete it")
     # The data first, verified by digest, so that a worker's crash is the planted bug's, not a missing archive's.
     settle_worker_paths(parser, args)
+    commit, dirty = git_state()
+    ran_on = {"commit": commit + (" (dirty)" if dirty else ""), "path": numeric_path()}
     with tempfile.TemporaryDirectory(prefix="dropout-claims-mutants-") as work:
         for mutant in chosen:
             outcome = judge(run(mutant, args.cifar10, Path(args.cache_dir), Path(work)), expectations)
-            outcomes[mutant.name] = {"kind": mutant.kind, "what": mutant.what, **outcome}
+            outcomes[mutant.name] = {"kind": mutant.kind, "what": mutant.what, **outcome, **ran_on,
+                                     "generated": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")}
             print(table(outcomes), flush=True)
+            if outcomes.get(CONTROL.name, {}).get("caught"):
+                print(f"The unmodified source ({CONTROL.name}) is flagged on this numeric path: the mutants' "
+                      "outcomes say nothing here. Fix: run them where the calibration holds, or recalibrate "
+                      "(python -m claims.calibrate_smoke)", flush=True)
             # After every mutant, so that an interrupted sweep keeps the rows it finished (and the old ones of the rest).
             write_atomically(out, lambda f: f.write((json.dumps(outcomes, indent=1) + "\n").encode()))
 

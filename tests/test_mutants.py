@@ -161,3 +161,24 @@ def test_each_finished_mutant_is_written_at_once_and_the_other_rows_stay(tmp_pat
         mutants.main(["--only", first.name, second.name, "--out", str(out), "--cache-dir", str(tmp_path)])
     rows = json.loads(out.read_text())
     assert set(rows) == {"earlier-row", first.name} and rows[first.name]["caught"] is False
+
+
+def test_the_control_changes_nothing_runs_first_and_its_alarm_is_told(tmp_path, monkeypatch, capsys):
+    """The unmodified copy is judged like a mutant: flagged, it says the numeric path alone moves the values."""
+    source = REPOSITORY / mutants.CONTROL.path
+    (tmp_path / mutants.CONTROL.path).parent.mkdir(parents=True)
+    (tmp_path / mutants.CONTROL.path).write_text(source.read_text())
+    mutants.CONTROL.plant(tmp_path)
+    assert (tmp_path / mutants.CONTROL.path).read_text() == source.read_text()
+
+    ran = []
+    monkeypatch.setattr(mutants, "settle_worker_paths", lambda parser, args: None)
+    monkeypatch.setattr(mutants, "run", lambda mutant, *args, **kwargs: ran.append(mutant.name) or {})
+    monkeypatch.setattr(mutants, "judge", lambda result, expectations: {"pins_flipped": [], "caught": True})
+    out = tmp_path / "mutants.json"
+    mutants.main(["--only", mutants.MUTANTS[0].name, mutants.CONTROL.name, "--out", str(out),
+                  "--cache-dir", str(tmp_path)])
+    assert ran == [mutants.CONTROL.name, mutants.MUTANTS[0].name]
+    assert "is flagged on this numeric path" in capsys.readouterr().out
+    row = json.loads(out.read_text())[mutants.CONTROL.name]
+    assert row["path"] and row["commit"] and row["generated"]

@@ -30,7 +30,7 @@ def of(ev: Evidence | None, session_seconds: float, *, told_commit: str | None =
     `told_commit` names the commit of a tree copied to another machine (its .git may be absent or stale:
     the GPU machine's was); it wins over asking git. The settings read it from ${COMMIT_ENV_VAR}.
     """
-    commit, dirty = _git_state(told_commit)
+    commit, dirty = git_state(told_commit)
     facts: dict[str, Any] = {
         "commit": commit,
         "dirty": dirty,
@@ -68,7 +68,7 @@ def of(ev: Evidence | None, session_seconds: float, *, told_commit: str | None =
     return facts
 
 
-def _git_state(told_commit: str | None) -> tuple[str, bool]:
+def git_state(told_commit: str | None = None) -> tuple[str, bool]:
     """(commit, dirty): the commit the caller was told, else git's."""
     if told_commit:
         return f"{told_commit} (from ${COMMIT_ENV_VAR})", False
