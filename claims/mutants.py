@@ -196,10 +196,15 @@ def judge(result: dict, expectations: dict) -> dict:
 
 def table(outcomes: dict[str, dict]) -> str:
     """The outcome per mutant: caught by the pinned verdicts alone, and by the pins plus the drift test."""
-    def pins(o: dict) -> str:
+    def judged(name: str, caught: bool, detail: str = "") -> str:
+        if name == CONTROL.name:  # no bug to catch: a red here is the numeric path's own
+            return "false alarm" + detail if caught else "no alarm"
+        return "caught" + detail if caught else "missed"
+
+    def pins(name: str, o: dict) -> str:
         if "crashed" in o:
             return f"caught (crashed: {' '.join(o['crashed'])[:80]})"
-        return f"caught ({len(o['pins_flipped'])} pins flipped)" if o["pins_flipped"] else "missed"
+        return judged(name, bool(o["pins_flipped"]), f" ({len(o['pins_flipped'])} pins flipped)")
 
     def statistics(o: dict) -> str:
         d = o.get("drift")
@@ -210,7 +215,7 @@ def table(outcomes: dict[str, dict]) -> str:
 
     lines = ["| mutant | kind | what | pins alone | pins + drift | drift score / threshold | moved most |",
              "|---|---|---|---|---|---|---|"]
-    lines += [f"| {name} | {o['kind']} | {o['what']} | {pins(o)} | {'caught' if o['caught'] else 'missed'} | "
+    lines += [f"| {name} | {o['kind']} | {o['what']} | {pins(name, o)} | {judged(name, o['caught'])} | "
               f"{statistics(o)} | {moved(o)} |" for name, o in outcomes.items()]
     return "\n".join(lines)
 

@@ -179,6 +179,8 @@ def test_the_control_changes_nothing_runs_first_and_its_alarm_is_told(tmp_path, 
     mutants.main(["--only", mutants.MUTANTS[0].name, mutants.CONTROL.name, "--out", str(out),
                   "--cache-dir", str(tmp_path)])
     assert ran == [mutants.CONTROL.name, mutants.MUTANTS[0].name]
-    assert "is flagged on this numeric path" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "is flagged on this numeric path" in printed
+    assert f"| {mutants.CONTROL.name} | none |" in printed and "| false alarm |" in printed
     row = json.loads(out.read_text())[mutants.CONTROL.name]
     assert row["path"] and row["commit"] and row["generated"]
